@@ -1,0 +1,25 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The hot loops rely on fused multiply-add. Without a target CPU, Swift lowers
+// SIMD `addingProduct` to one scalar `fmaf` call per lane (see REFERENCE.md), so
+// the compute targets are built for the machine they run on.
+let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
+// Tests run in release builds (debug Swift is far too slow for the numerics) and
+// still reach internal helpers through @testable.
+let testable: [SwiftSetting] = [.unsafeFlags(["-enable-testing"])]
+
+let package = Package(
+    name: "NSTLab",
+    products: [
+        .library(name: "Kernels", targets: ["Kernels"]),
+        .executable(name: "lab", targets: ["Lab"]),
+        .executable(name: "kernels-bench", targets: ["KernelsBench"]),
+    ],
+    targets: [
+        .target(name: "Kernels", swiftSettings: nativeCPU + testable),
+        .executableTarget(name: "Lab", dependencies: ["Kernels"], swiftSettings: nativeCPU),
+        .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], swiftSettings: nativeCPU),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: nativeCPU),
+    ]
+)

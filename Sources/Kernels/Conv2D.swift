@@ -1,0 +1,236 @@
+// 2-D convolution, stride 1, "same" zero padding (p = k/2), with bias.
+// x is (C, H, W), weight is (OC, C, k, k) (PyTorch's layout), bias is (OC), out is (OC, H, W).
+//
+//   forward:  out[o][y][x] = bias[o] + Σ_c Σ_i Σ_j weight[o][c][i][j] · x[c][y+i−p][x+j−p]
+//   backward: dx[c][y'][x'] = Σ_o Σ_i Σ_j weight[o][c][i][j] · dOut[o][y'−i+p][x'−j+p]
+//             (the forward read x[c][y+i−p][x+j−p]; every read becomes a scatter of dOut back)
+//
+// VGG19 is never trained, so there is no weight or bias gradient.
+//
+// The fast path lowers the convolution to GEMM with im2col: column (y, x) of
+// cols (C·k·k, H·W) holds the k×k patch around (y, x), so out = weight · cols and
+// dcols = weightᵀ · dOut, which col2im adds back into dx. To bound memory the
+// image is done in bands of output rows (a full im2col at 512² would take 600 MB).
+
+// MARK: - Reference (plain loops, summed in Double; generic so tests can run it in Double)
+
+public func conv2dForwardReference<T: BinaryFloatingPoint>(
+    out: inout [T], x: [T], weight: [T], bias: [T], c: Int, h: Int, w: Int, oc: Int, k: Int
+) {
+    let p = k / 2
+    out = [T](repeating: 0, count: oc * h * w)
+    for o in 0..<oc {
+        for y in 0..<h {
+            for xx in 0..<w {
+                var sum = Double(bias[o])
+                for ci in 0..<c {
+                    for i in 0..<k {
+                        let sy = y + i - p
+                        if sy < 0 || sy >= h { continue }
+                        for j in 0..<k {
+                            let sx = xx + j - p
+                            if sx < 0 || sx >= w { continue }
+                            sum += Double(weight[((o * c + ci) * k + i) * k + j]) * Double(x[(ci * h + sy) * w + sx])
+                        }
+                    }
+                }
+                out[(o * h + y) * w + xx] = T(sum)
+            }
+        }
+    }
+}
+
+/// Overwrites dX with the gradient with respect to the input.
+public func conv2dBackwardDataReference<T: BinaryFloatingPoint>(
+    dX: inout [T], dOut: [T], weight: [T], c: Int, h: Int, w: Int, oc: Int, k: Int
+) {
+    let p = k / 2
+    var acc = [Double](repeating: 0, count: c * h * w)
+    for o in 0..<oc {
+        for y in 0..<h {
+            for xx in 0..<w {
+                let g = Double(dOut[(o * h + y) * w + xx])
+                if g == 0 { continue }
+                for ci in 0..<c {
+                    for i in 0..<k {
+                        let sy = y + i - p
+                        if sy < 0 || sy >= h { continue }
+                        for j in 0..<k {
+                            let sx = xx + j - p
+                            if sx < 0 || sx >= w { continue }
+                            acc[(ci * h + sy) * w + sx] += Double(weight[((o * c + ci) * k + i) * k + j]) * g
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dX = acc.map { T($0) }
+}
+
+// MARK: - im2col / col2im for a band of output rows y0 ..< y0+rows
+
+/// cols[(ci·k + i)·k + j][yy·W + x] = x[ci][y0+yy+i−p][x+j−p], or 0 outside the image.
+/// cols is (C·k·k, rows·W).
+func im2col(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+            c: Int, h: Int, w: Int, k: Int, y0: Int, rows: Int, threads: Int) {
+    let p = k / 2
+    let nb = rows * w
+    let chunks = splitRange(c, parts: threads, align: 1)
+    parallelFor(chunks.count, threads: threads) { t in
+        for ci in chunks[t] {
+            for i in 0..<k {
+                for j in 0..<k {
+                    let row = cols + ((ci * k + i) * k + j) * nb
+                    // Columns x with 0 ≤ x+j−p < w are copied; the rest are padding.
+                    let lo = max(0, p - j), hi = min(w, w + p - j)
+                    for yy in 0..<rows {
+                        let dst = row + yy * w
+                        let sy = y0 + yy + i - p
+                        if sy < 0 || sy >= h || lo >= hi {
+                            dst.update(repeating: 0, count: w)
+                            continue
+                        }
+                        if lo > 0 { dst.update(repeating: 0, count: lo) }
+                        (dst + lo).update(from: x + (ci * h + sy) * w + lo + j - p, count: hi - lo)
+                        if hi < w { (dst + hi).update(repeating: 0, count: w - hi) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of im2col: dx[ci][y0+yy+i−p][x+j−p] += dcols[(ci·k + i)·k + j][yy·W + x].
+func col2im(_ dx: UnsafeMutablePointer<Float>, _ dcols: UnsafePointer<Float>,
+            c: Int, h: Int, w: Int, k: Int, y0: Int, rows: Int, threads: Int) {
+    let p = k / 2
+    let nb = rows * w
+    let chunks = splitRange(c, parts: threads, align: 1)
+    parallelFor(chunks.count, threads: threads) { t in
+        for ci in chunks[t] {
+            for i in 0..<k {
+                for j in 0..<k {
+                    let row = dcols + ((ci * k + i) * k + j) * nb
+                    let lo = max(0, p - j), hi = min(w, w + p - j)
+                    if lo >= hi { continue }
+                    for yy in 0..<rows {
+                        let sy = y0 + yy + i - p
+                        if sy < 0 || sy >= h { continue }
+                        let src = row + yy * w
+                        let dst = dx + (ci * h + sy) * w + j - p
+                        for xx in lo..<hi { dst[xx] += src[xx] }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Output rows per band so one band's cols stay near 16 MB.
+func convBandRows(c: Int, h: Int, w: Int, k: Int) -> Int {
+    let budget = 1 << 22
+    return max(1, min(h, budget / max(1, c * k * k * w)))
+}
+
+// MARK: - Fast path (im2col + GEMM on the chosen backend)
+
+func conv2dForwardGEMM(_ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+                       weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
+                       c: Int, h: Int, w: Int, oc: Int, k: Int) {
+    let kk = c * k * k
+    let hw = h * w
+    let bandRows = convBandRows(c: c, h: h, w: w, k: k)
+    let cols = UnsafeMutablePointer<Float>.allocate(capacity: kk * bandRows * w)
+    defer { cols.deallocate() }
+    for y0 in stride(from: 0, to: h, by: bandRows) {
+        let rows = min(bandRows, h - y0)
+        im2col(cols, x, c: c, h: h, w: w, k: k, y0: y0, rows: rows, threads: compute.threads)
+        sgemm(compute, transA: false, transB: false, m: oc, n: rows * w, k: kk, alpha: 1,
+              a: weight, lda: kk, b: cols, ldb: rows * w, beta: 0, c: out + y0 * w, ldc: hw)
+    }
+    let chunks = splitRange(oc, parts: compute.threads, align: 1)
+    parallelFor(chunks.count, threads: compute.threads) { t in
+        for o in chunks[t] {
+            let row = out + o * hw
+            let b = bias[o]
+            for i in 0..<hw { row[i] += b }
+        }
+    }
+}
+
+func conv2dBackwardDataGEMM(_ compute: Compute, dX: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
+                            weight: UnsafePointer<Float>, c: Int, h: Int, w: Int, oc: Int, k: Int) {
+    let kk = c * k * k
+    let hw = h * w
+    let bandRows = convBandRows(c: c, h: h, w: w, k: k)
+    let dcols = UnsafeMutablePointer<Float>.allocate(capacity: kk * bandRows * w)
+    defer { dcols.deallocate() }
+    dX.update(repeating: 0, count: c * hw)
+    for y0 in stride(from: 0, to: h, by: bandRows) {
+        let rows = min(bandRows, h - y0)
+        sgemm(compute, transA: true, transB: false, m: kk, n: rows * w, k: oc, alpha: 1,
+              a: weight, lda: kk, b: dOut + y0 * w, ldb: hw, beta: 0, c: dcols, ldc: rows * w)
+        col2im(dX, dcols, c: c, h: h, w: w, k: k, y0: y0, rows: rows, threads: compute.threads)
+    }
+}
+
+// MARK: - Tensor API
+
+/// Checks x (C, H, W), weight (OC, C, k, k) with k odd, bias (OC); returns the sizes.
+func checkConvShapes(input: [Int], weight: Tensor) throws -> (c: Int, h: Int, w: Int, oc: Int, k: Int) {
+    guard input.count == 3 else { throw KernelError.shape("conv2d input must be (C, H, W), got \(input)") }
+    guard weight.rank == 4 else {
+        throw KernelError.shape("conv2d weight must be (OC, C, k, k), got \(weight.shape)")
+    }
+    let (oc, wc, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+    guard kh == kw, kh % 2 == 1 else {
+        throw KernelError.shape("conv2d supports square odd kernels (\"same\" padding), got \(kh)×\(kw)")
+    }
+    guard wc == input[0] else {
+        throw KernelError.shape("conv2d input has \(input[0]) channels, weight \(weight.shape) expects \(wc)")
+    }
+    return (input[0], input[1], input[2], oc, kh)
+}
+
+/// out = conv(x, weight) + bias; x (C, H, W) → (OC, H, W).
+public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor, _ compute: Compute) throws -> Tensor {
+    try compute.checkAvailable()
+    let s = try checkConvShapes(input: x.shape, weight: weight)
+    guard bias.shape == [s.oc] else {
+        throw KernelError.shape("conv2d bias must be (\(s.oc)), got \(bias.shape)")
+    }
+    if compute.backend == .reference {
+        var out: [Float] = []
+        conv2dForwardReference(out: &out, x: x.data, weight: weight.data, bias: bias.data,
+                               c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+        return Tensor(validShape: [s.oc, s.h, s.w], data: out)
+    }
+    var out = [Float](repeating: 0, count: s.oc * s.h * s.w)
+    out.withUnsafeMutableBufferPointer { po in
+        conv2dForwardGEMM(compute, out: po.baseAddress!, x: x.data, weight: weight.data, bias: bias.data,
+                          c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+    }
+    return Tensor(validShape: [s.oc, s.h, s.w], data: out)
+}
+
+/// dx for out = conv(x, weight) + bias, given dOut (OC, H, W); returns (C, H, W).
+public func conv2dBackwardData(_ dOut: Tensor, weight: Tensor, _ compute: Compute) throws -> Tensor {
+    try compute.checkAvailable()
+    guard dOut.rank == 3, weight.rank == 4, dOut.shape[0] == weight.shape[0] else {
+        throw KernelError.shape("conv2d backward: dOut \(dOut.shape) does not match weight \(weight.shape)")
+    }
+    let s = try checkConvShapes(input: [weight.shape[1], dOut.shape[1], dOut.shape[2]], weight: weight)
+    if compute.backend == .reference {
+        var dX: [Float] = []
+        conv2dBackwardDataReference(dX: &dX, dOut: dOut.data, weight: weight.data,
+                                    c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+        return Tensor(validShape: [s.c, s.h, s.w], data: dX)
+    }
+    var dX = [Float](repeating: 0, count: s.c * s.h * s.w)
+    dX.withUnsafeMutableBufferPointer { pd in
+        conv2dBackwardDataGEMM(compute, dX: pd.baseAddress!, dOut: dOut.data, weight: weight.data,
+                               c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+    }
+    return Tensor(validShape: [s.c, s.h, s.w], data: dX)
+}
