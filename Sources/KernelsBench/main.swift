@@ -1,13 +1,108 @@
+// kernels-bench: GFLOP/s of every VGG19 conv layer (forward, and backward with respect to
+// the input) at a 256×256 input, on the pure-Swift SIMD backend and on OpenBLAS, and of a
+// square SGEMM. A figure for people, not a test.
+//
+//   swift run -c release kernels-bench [--size 256] [--repeats 5] [--threads N]
+
 import Foundation
 import Kernels
-func seconds(_ body: () -> Void) -> Double {
-    let t0 = DispatchTime.now().uptimeNanoseconds; body(); return Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9 }
-let n = 2048
-var a = [Float](repeating: 0, count: n*n), b = a, c = a
-for i in 0..<n*n { a[i] = Float(i % 7) - 3; b[i] = Float(i % 5) - 2 }
-let ctx = Compute(backend: .simd, threads: 1)
-for (m, nn) in [(2048, 1024), (1024, 2048), (2048,2048)] {
-  var best = 1e9
-  for _ in 0..<3 { best = min(best, seconds { sgemm(ctx, transA: false, transB: false, m: m, n: nn, k: n, alpha: 1, a: a, lda: n, b: b, ldb: n, beta: 0, c: &c, ldc: n) }) }
-  print(m, nn, 2.0*Double(m*nn*n)/best/1e9)
+
+func argument(_ name: String, default value: Int) -> Int {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return value }
+    return v
+}
+
+let size = argument("--size", default: 256)
+let repeats = argument("--repeats", default: 5)
+let threads = argument("--threads", default: Compute.defaultThreads)
+
+/// Median wall time of `repeats` runs after one warm-up.
+func medianSeconds(_ body: () -> Void) -> Double {
+    body()
+    var times: [Double] = []
+    for _ in 0..<repeats {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+    }
+    return times.sorted()[times.count / 2]
+}
+
+
+func randomFloats(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1...1) } }
+
+let backends: [Backend] = OpenBLAS.isAvailable ? [.simd, .blas] : [.simd]
+print("threads \(threads); OpenBLAS: \(OpenBLAS.isAvailable ? "core \(OpenBLAS.coreName)" : OpenBLAS.coreName)")
+print("median of \(repeats) runs; GFLOP/s = 2·OC·C·9·H·W / time\n")
+
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+func f1(_ x: Double) -> String { String(format: "%.1f", x) }
+
+var header = pad("layer @\(size)²", 16) + pad("C→OC", 10) + lpad("H×W", 8)
+for op in ["fwd", "bwd"] {
+    for b in backends { header += lpad("\(op) \(b)", 11) }
+    if backends.count == 2 { header += lpad("ratio", 7) }
+}
+print(header)
+
+var totals: [String: Double] = [:]  // seconds per (op, backend), summed over all 16 layers
+var totalFlops = 0.0
+var seen: [String: [String: Double]] = [:]
+for layer in VGG19Architecture.convInputs(height: size, width: size) {
+    let flops = 2.0 * Double(layer.oc * layer.c * 9 * layer.h * layer.w)
+    totalFlops += flops
+    let key = "\(layer.c)-\(layer.oc)-\(layer.h)"
+    // Layers of the same shape (block3_conv2..4, …) are timed once and counted for each.
+    if seen[key] == nil {
+        let x = try! Tensor(shape: [layer.c, layer.h, layer.w], data: randomFloats(layer.c * layer.h * layer.w))
+        let weight = try! Tensor(shape: [layer.oc, layer.c, 3, 3], data: randomFloats(layer.oc * layer.c * 9).map { $0 * 0.05 })
+        let bias = try! Tensor(shape: [layer.oc], data: randomFloats(layer.oc))
+        let dOut = try! Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w))
+        var times: [String: Double] = [:]
+        for b in backends {
+            let compute = Compute(backend: b, threads: threads)
+            times["fwd \(b)"] = medianSeconds { _ = try! conv2d(x, weight: weight, bias: bias, compute) }
+            times["bwd \(b)"] = medianSeconds { _ = try! conv2dBackwardData(dOut, weight: weight, compute) }
+        }
+        seen[key] = times
+    }
+    let times = seen[key]!
+    var line = pad(layer.name, 16) + pad("\(layer.c)→\(layer.oc)", 10) + lpad("\(layer.h)×\(layer.w)", 8)
+    for op in ["fwd", "bwd"] {
+        for b in backends {
+            let t = times["\(op) \(b)"]!
+            totals["\(op) \(b)", default: 0] += t
+            line += lpad(f1(flops / t / 1e9), 11)
+        }
+        if backends.count == 2 { line += lpad(String(format: "%.2f", times["\(op) blas"]! / times["\(op) simd"]!), 7) }
+    }
+    print(line)
+}
+var line = pad("all 16 convs", 34)
+for op in ["fwd", "bwd"] {
+    for b in backends { line += lpad(f1(totalFlops / totals["\(op) \(b)"]! / 1e9), 11) }
+    if backends.count == 2 { line += lpad(String(format: "%.2f", totals["\(op) blas"]! / totals["\(op) simd"]!), 7) }
+}
+print(line)
+print("\n(ratio = SIMD GFLOP/s ÷ BLAS GFLOP/s; the all-16 row is total FLOPs ÷ total time)\n")
+
+print(pad("sgemm n×n×n", 16) + backends.map { lpad("\($0)", 11) }.joined() + (backends.count == 2 ? lpad("ratio", 7) : ""))
+for n in [1024, 2048] {
+    let a = randomFloats(n * n), b = randomFloats(n * n)
+    var c = [Float](repeating: 0, count: n * n)
+    var row = pad("\(n)", 16)
+    var rates: [Double] = []
+    for backend in backends {
+        let compute = Compute(backend: backend, threads: threads)
+        let t = medianSeconds {
+            sgemm(compute, transA: false, transB: false, m: n, n: n, k: n, alpha: 1,
+                  a: a, lda: n, b: b, ldb: n, beta: 0, c: &c, ldc: n)
+        }
+        rates.append(2 * Double(n * n * n) / t / 1e9)
+        row += lpad(f1(rates.last!), 11)
+    }
+    if rates.count == 2 { row += lpad(String(format: "%.2f", rates[0] / rates[1]), 7) }
+    print(row)
 }
