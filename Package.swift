@@ -13,13 +13,18 @@ let package = Package(
     name: "NSTLab",
     products: [
         .library(name: "Kernels", targets: ["Kernels"]),
-        .executable(name: "lab", targets: ["Lab"]),
+        .library(name: "Lab", targets: ["Lab"]),
+        .executable(name: "lab", targets: ["LabCLI"]),
         .executable(name: "kernels-bench", targets: ["KernelsBench"]),
     ],
     targets: [
         .target(name: "Kernels", swiftSettings: nativeCPU + testable),
-        .executableTarget(name: "Lab", dependencies: ["Kernels"], swiftSettings: nativeCPU),
+        // libpng and libjpeg(-turbo) behind a small C shim that turns their longjmp errors into return codes.
+        .target(name: "CImageIO", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "Lab", dependencies: ["Kernels", "CImageIO"], swiftSettings: nativeCPU + testable),
+        .executableTarget(name: "LabCLI", dependencies: ["Lab"], swiftSettings: nativeCPU),
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: nativeCPU),
+        .testTarget(name: "LabTests", dependencies: ["Lab"], swiftSettings: nativeCPU),
     ]
 )

@@ -82,3 +82,18 @@ func requireSameShape(_ a: Tensor, _ b: Tensor, _ what: String) throws {
         throw KernelError.shape("\(what): shapes \(a.shape) and \(b.shape) differ")
     }
 }
+
+extension Tensor {
+    /// s · self.
+    public func scaled(by s: Float) -> Tensor {
+        Tensor(validShape: shape, data: data.map { $0 * s })
+    }
+
+    /// self + other, elementwise; the shapes must agree.
+    public func adding(_ other: Tensor) throws -> Tensor {
+        try requireSameShape(self, other, "add")
+        var out = self
+        for i in 0..<out.data.count { out.data[i] += other.data[i] }
+        return out
+    }
+}

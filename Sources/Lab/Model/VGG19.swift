@@ -1,0 +1,163 @@
+import Foundation
+import Kernels
+
+/// VGG19 without its classifier, with the Keras layer names and the Keras convention that a
+/// conv layer's output is already rectified (`block1_conv1` = relu(conv(x))).
+/// The unrectified value of a conv layer is available as `blockB_convN:pre`.
+public final class VGG19: @unchecked Sendable {
+    public struct ConvWeights {
+        public let weight: Tensor   // (OC, C, 3, 3); block1_conv1's input channels are BGR
+        public let bias: Tensor     // (OC)
+    }
+
+    public let weights: [String: ConvWeights]
+    public let source: String
+
+    public static let defaultWeightsPath: String = {
+        if let p = ProcessInfo.processInfo.environment["NST_WEIGHTS"] { return p }
+        return "Weights/vgg19_notop.safetensors"
+    }()
+
+    public static var layerNames: [String] { VGG19Architecture.layers.map(\.name) }
+
+    public init(weightsPath: String = VGG19.defaultWeightsPath) throws {
+        let file = try SafeTensorsFile(path: weightsPath)
+        var weights: [String: ConvWeights] = [:]
+        for case .conv(let name, let c, let oc) in VGG19Architecture.layers {
+            weights[name] = ConvWeights(weight: try file.tensor("\(name).weight", shape: [oc, c, 3, 3]),
+                                        bias: try file.tensor("\(name).bias", shape: [oc]))
+        }
+        self.weights = weights
+        self.source = weightsPath
+    }
+
+    /// The name without a `:pre` suffix, if it names a layer.
+    public static func isKnownLayer(_ name: String) -> Bool {
+        let base = name.hasSuffix(":pre") ? String(name.dropLast(4)) : name
+        guard let layer = VGG19Architecture.layers.first(where: { $0.name == base }) else { return false }
+        if name.hasSuffix(":pre"), case .pool = layer { return false }
+        return true
+    }
+
+    static func index(of name: String) -> Int? {
+        let base = name.hasSuffix(":pre") ? String(name.dropLast(4)) : name
+        return VGG19Architecture.layers.firstIndex { $0.name == base }
+    }
+
+    /// Every layer output of one forward pass, kept for the backward pass and for inspection.
+    public struct Activations {
+        public let input: Tensor
+        public let pooling: Pooling
+        /// Outputs by layer name, in network order up to the deepest layer computed.
+        public var outputs: [String: Tensor]
+        /// Pre-activation (before ReLU) outputs of conv layers, if they were kept.
+        public var preActivations: [String: Tensor]
+        public let computedLayers: [String]
+
+        public subscript(name: String) -> Tensor? {
+            name.hasSuffix(":pre") ? preActivations[String(name.dropLast(4))] : outputs[name]
+        }
+    }
+
+    /// Runs the network on a preprocessed image (3, H, W) up to the deepest of `layers`.
+    public func forward(_ image: Tensor, upTo layers: [String], pooling: Pooling = .max,
+                        keepPreActivations: Bool = false, _ compute: Compute) throws -> Activations {
+        guard image.rank == 3, image.shape[0] == 3 else {
+            throw KernelError.shape("VGG19 input must be a (3, H, W) image tensor, got \(image.shape)")
+        }
+        var deepest = -1
+        for name in layers {
+            guard let i = VGG19.index(of: name), VGG19.isKnownLayer(name) else {
+                throw LabError.unknownLayer(name)
+            }
+            deepest = max(deepest, i)
+        }
+        var outputs: [String: Tensor] = [:]
+        var pre: [String: Tensor] = [:]
+        var computed: [String] = []
+        var x = image
+        for layer in VGG19Architecture.layers.prefix(deepest + 1) {
+            switch layer {
+            case .conv(let name, _, _):
+                let w = weights[name]!
+                let z = try conv2d(x, weight: w.weight, bias: w.bias, compute)
+                if keepPreActivations { pre[name] = z }
+                x = relu(z)
+            case .pool:
+                guard x.shape[1] >= 2, x.shape[2] >= 2 else {
+                    throw LabError.imageTooSmall(layer.name, x.shape)
+                }
+                x = try pool2x2(x, pooling)
+            }
+            outputs[layer.name] = x
+            computed.append(layer.name)
+        }
+        return Activations(input: image, pooling: pooling, outputs: outputs, preActivations: pre, computedLayers: computed)
+    }
+
+    /// Backpropagates gradients given at any set of layer outputs down to the input image.
+    /// Returns d(loss)/d(image), (3, H, W).
+    public func backward(_ gradients: [String: Tensor], through a: Activations, _ compute: Compute) throws -> Tensor {
+        var deepest = -1
+        for (name, g) in gradients {
+            guard let i = VGG19.index(of: name), name == VGG19Architecture.layers[i].name else {
+                throw LabError.unknownLayer(name)
+            }
+            guard let out = a.outputs[name] else { throw LabError.layerNotComputed(name) }
+            guard g.shape == out.shape else {
+                throw KernelError.shape("gradient at \(name) is \(g.shape), the layer output is \(out.shape)")
+            }
+            deepest = max(deepest, i)
+        }
+        guard deepest >= 0 else { return try Tensor(zeros: a.input.shape) }
+        var g: Tensor? = nil
+        for i in stride(from: deepest, through: 0, by: -1) {
+            let layer = VGG19Architecture.layers[i]
+            if let given = gradients[layer.name] {
+                g = try g.map { try $0.adding(given) } ?? given
+            }
+            guard let dOut = g else { continue }
+            let input = i == 0 ? a.input : a.outputs[VGG19Architecture.layers[i - 1].name]!
+            switch layer {
+            case .conv(let name, _, _):
+                // The output is relu(z); z > 0 exactly where the output is > 0.
+                let dz = try reluBackward(dOut, input: a.outputs[name]!)
+                g = try conv2dBackwardData(dz, weight: weights[name]!.weight, compute)
+            case .pool:
+                g = try pool2x2Backward(dOut, input: input, a.pooling)
+            }
+        }
+        return g!
+    }
+}
+
+public enum LabError: Error, CustomStringConvertible, Equatable {
+    case unknownLayer(String)
+    case layerNotComputed(String)
+    case imageTooSmall(String, [Int])
+
+    public var description: String {
+        switch self {
+        case .unknownLayer(let n):
+            let near = VGG19.layerNames.min { editDistance($0, n) < editDistance($1, n) } ?? ""
+            return "no layer named \(n) in VGG19 (did you mean \(near)?)"
+        case .layerNotComputed(let n): return "layer \(n) was not computed in this forward pass"
+        case .imageTooSmall(let n, let s): return "the image is too small to reach \(n): its input there is \(s)"
+        }
+    }
+}
+
+func editDistance(_ a: String, _ b: String) -> Int {
+    let a = Array(a), b = Array(b)
+    var row = Array(0...b.count)
+    for i in 1...max(1, a.count) where !a.isEmpty {
+        var prev = row[0]
+        row[0] = i
+        for j in 1...max(1, b.count) where !b.isEmpty {
+            let cur = row[j]
+            row[j] = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1))
+            prev = cur
+        }
+    }
+    return row[b.count]
+}
