@@ -25,6 +25,6 @@ let package = Package(
         .executableTarget(name: "LabCLI", dependencies: ["Lab"], swiftSettings: nativeCPU),
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: nativeCPU),
-        .testTarget(name: "LabTests", dependencies: ["Lab"], swiftSettings: nativeCPU),
+        .testTarget(name: "LabTests", dependencies: ["Lab"], exclude: ["Fixtures"], swiftSettings: nativeCPU),
     ]
 )

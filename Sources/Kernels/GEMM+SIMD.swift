@@ -11,11 +11,11 @@
 // Packing makes every inner-loop load contiguous, whatever the transposes are.
 // Threads split C into column (or row) ranges; each packs its own panels.
 
-let gemmMR = 6
-let gemmNR = 16
-let gemmKC = 256
-let gemmMC = 120   // A block of 120 × 256 floats = 120 KB: stays in L2
-let gemmNC = 4096  // B panel of 256 × 4096 floats = 4 MB: stays in L3
+var gemmMR: Int { 6 }
+var gemmNR: Int { 16 }
+var gemmKC: Int { 256 }
+var gemmMC: Int { 120 }  // A block of 120 × 256 floats = 120 KB: stays in L2
+var gemmNC: Int { 4096 } // B panel of 256 × 4096 floats = 4 MB: stays in L3
 
 typealias FloatVector = SIMD16<Float>
 
@@ -63,6 +63,9 @@ private func scaleMatrix(_ c: UnsafeMutablePointer<Float>, m: Int, n: Int, ldc: 
     }
 }
 
+// Not inlined into the threads' closure: there, every captured value would be reloaded after each
+// store through c (the compiler cannot rule out aliasing), which halved the speed (measured).
+@inline(never)
 private func gemmSingleThread(
     transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
     a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
@@ -170,7 +173,9 @@ private func packA(_ dst: UnsafeMutablePointer<Float>, transA: Bool, a: UnsafePo
 }
 
 /// C[0..<mr][0..<nr] = beta · C + Σ_p pa[p][0..<MR] ⊗ pb[p][0..<NR] (only the mr × nr corner is written).
-@inline(__always)
+/// A function of its own, never inlined: inlined into the blocking loops, the register allocator
+/// spilled accumulators to the stack inside the k loop (seen in the assembly), at half the speed.
+@inline(never)
 private func microKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
                          c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
     var c0 = FloatVector(), c1 = FloatVector(), c2 = FloatVector()

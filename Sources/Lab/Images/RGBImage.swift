@@ -78,7 +78,7 @@ extension RGBImage {
 
         var err = [CChar](repeating: 0, count: Int(NST_ERRLEN))
         var w: Int32 = 0, h: Int32 = 0
-        guard info(path, &w, &h, &err) == 0 else { throw ImageError.corrupt(path, String(cString: err)) }
+        guard info(path, &w, &h, &err) == 0 else { throw ImageError.corrupt(path, cString(err)) }
         guard w > 0, h > 0 else { throw ImageError.corrupt(path, "zero width or height") }
         let (pixelCount, overflow) = Int(w).multipliedReportingOverflow(by: Int(h))
         let needed = overflow ? Int.max : pixelCount.multipliedReportingOverflow(by: bytesPerPixelToLoad).partialValue
@@ -87,7 +87,7 @@ extension RGBImage {
         }
         var pixels = [UInt8](repeating: 0, count: pixelCount * 3)
         let status = pixels.withUnsafeMutableBufferPointer { read(path, $0.baseAddress, w, h, &err) }
-        guard status == 0 else { throw ImageError.corrupt(path, String(cString: err)) }
+        guard status == 0 else { throw ImageError.corrupt(path, cString(err)) }
         return RGBImage(width: Int(w), height: Int(h), pixels: pixels)
     }
 
@@ -99,7 +99,7 @@ extension RGBImage {
         }
         var err = [CChar](repeating: 0, count: Int(NST_ERRLEN))
         let status = pixels.withUnsafeBufferPointer { nst_png_write(path, $0.baseAddress, Int32(width), Int32(height), &err) }
-        guard status == 0 else { throw ImageError.writeFailed(path, String(cString: err)) }
+        guard status == 0 else { throw ImageError.writeFailed(path, cString(err)) }
     }
 }
 
@@ -171,4 +171,9 @@ extension RGBImage {
         }
         return RGBImage(width: outW, height: outH, pixels: out)
     }
+}
+
+/// The text of a NUL-terminated C buffer.
+func cString(_ buffer: [CChar]) -> String {
+    String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -31,6 +31,10 @@ public struct LossConfiguration: Equatable, Sendable {
     public var styleWeight = 1e-6
     public var totalVariationWeight = 1e-6
     public var normalization = StyleNormalizationMode.keras
+    /// false (the example): content and total variation are sums, so they grow with the image's
+    /// area. true: means over their elements, so with the Gatys style normalisation no term
+    /// depends on the image size.
+    public var averageContentAndTV = false
     public var pooling = Pooling.max
 
     /// The Keras example's constants.
@@ -115,9 +119,10 @@ public struct StyleTransferLoss {
         for layer in c.contentLayers {
             guard let target = targets.contentFeatures[layer] else { throw TransferError.targetsOutOfDate(layer) }
             let f = acts.outputs[layer]!
-            let raw = try contentLoss(f, target: target)
+            let per = c.averageContentAndTV ? 1 / Double(f.count) : 1
+            let raw = try contentLoss(f, target: target) * per
             breakdown.content.append((layer, raw, c.contentWeight * raw))
-            if wanted(.content) { accumulate(layer, try contentLossBackward(f, target: target), scale: c.contentWeight) }
+            if wanted(.content) { accumulate(layer, try contentLossBackward(f, target: target), scale: c.contentWeight * per) }
         }
         let norm = c.normalization(rows: rows, cols: cols)
         for layer in c.styleLayers {
@@ -130,13 +135,14 @@ public struct StyleTransferLoss {
                 accumulate(layer.name, try styleLossBackward(f, targetGram: target, norm, compute), scale: weight)
             }
         }
-        let tv = try totalVariationLoss(combination)
+        let tvPer = c.averageContentAndTV ? 1 / Double(3 * max(1, rows - 1) * max(1, cols - 1)) : 1
+        let tv = try totalVariationLoss(combination) * tvPer
         breakdown.totalVariation = (tv, c.totalVariationWeight * tv)
 
         guard term != nil else { return (breakdown, nil) }
         var gradient = try vgg.backward(layerGradients, through: acts, compute)
         if wanted(.totalVariation) {
-            gradient = try gradient.adding(try totalVariationLossBackward(combination).scaled(by: Float(c.totalVariationWeight)))
+            gradient = try gradient.adding(try totalVariationLossBackward(combination).scaled(by: Float(c.totalVariationWeight * tvPer)))
         }
         return (breakdown, gradient)
     }

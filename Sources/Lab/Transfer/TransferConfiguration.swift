@@ -1,0 +1,67 @@
+import Kernels
+
+/// Where the combination image starts.
+public enum InitialImage: Equatable, Sendable, CustomStringConvertible {
+    case content                 // the Keras example
+    case noise(seed: UInt64)     // uniform noise on the 0–255 scale, reproducible
+    case style
+
+    public var description: String {
+        switch self {
+        case .content: return "content"
+        case .noise(let s): return "noise:\(s)"
+        case .style: return "style"
+        }
+    }
+
+    public init?(parsing text: String) {
+        switch text {
+        case "content": self = .content
+        case "style": self = .style
+        case "noise": self = .noise(seed: 0)
+        default:
+            guard text.hasPrefix("noise:"), let seed = UInt64(text.dropFirst(6)) else { return nil }
+            self = .noise(seed: seed)
+        }
+    }
+}
+
+/// Everything a transfer depends on besides the images. The defaults are the Keras example.
+public struct TransferConfiguration: Equatable, Sendable {
+    public var loss = LossConfiguration()
+    /// Rows of the working image; columns follow the content's aspect (int(width · rows / height)).
+    public var rows = 400
+    public var resize = ResizeFilter.nearest
+    public var initialImage = InitialImage.content
+    /// Style images are resized to (cols · scale, rows · scale); 1 is the example.
+    public var styleScale = 1.0
+    /// Keep the content's colours: the result's luminance on the content's chrominance
+    /// (jcjohnson/neural-style's -original_colors).
+    public var preserveColors = false
+
+    public init() {}
+
+    /// A configuration that behaves at any size from 64 to 512 px: Gatys's per-layer style
+    /// normalisation, so each layer's style term no longer scales with the image area, with
+    /// weights and an Adam learning rate chosen for it (measured: see the transfer tests and lessons).
+    public static var anySize: TransferConfiguration {
+        var c = TransferConfiguration()
+        c.loss.normalization = .gatys
+        c.loss.averageContentAndTV = true
+        c.loss.contentWeight = 1
+        c.loss.styleWeight = 1e3
+        c.loss.totalVariationWeight = 1e-3
+        return c
+    }
+}
+
+/// What the targets depend on: when this changes they are computed again; otherwise never.
+struct TargetKey: Equatable {
+    var contentLayers: [String]
+    var styleLayers: [String]
+    var pooling: Pooling
+    var rows: Int
+    var resize: ResizeFilter
+    var styleScale: Double
+    var imagesVersion: Int
+}

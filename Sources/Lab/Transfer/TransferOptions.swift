@@ -1,0 +1,127 @@
+import Kernels
+
+// The options that configure a transfer, in one place for `lab transfer` and the shell's `set`.
+
+public enum TransferOptions {
+    public static let valueOptions = [
+        "size", "optimizer", "lr", "backend", "threads", "normalization", "pooling", "init",
+        "content-weight", "style-weight", "tv-weight", "style-scale", "resize", "content-layers",
+        "style-layers", "preset", "momentum", "history", "add-style",
+    ]
+    public static let flagOptions = ["original-colors"]
+
+    public static let help = """
+      --preset keras|any-size     keras: the example's constants (default); any-size: Gatys normalisation,
+                                  means for content and TV, Adam — behaves from 64 to 512 px
+      --size ROWS                 rows of the working image (400); columns keep the content's aspect
+      --optimizer sgd|adam|lbfgs  (sgd: lr 100·0.96^(k/100), the example)   --lr X   --momentum X   --history N
+      --normalization keras|gatys style loss ÷ 4·3²·(rows·cols)²  or  ÷ 4·N²·M² per layer
+      --pooling max|average       --init content|style|noise[:SEED]   --resize nearest|bilinear|area
+      --content-weight X  --style-weight X  --tv-weight X             (2.5e-8, 1e-6, 1e-6)
+      --content-layers L1,L2      --style-layers L1[:W],L2[:W],…      (block5_conv2; block1_conv1…block5_conv1, 1/5 each)
+      --style-scale X             style images at X × the working size   --add-style FILE:WEIGHT (blend)
+      --original-colors           keep the content's colours (luminance-only transfer)
+      --backend reference|simd|blas   --threads N
+    """
+
+    /// Applies every option present in `a` to the session (those absent are left as they are).
+    public static func apply(_ a: Arguments, to session: TransferSession) throws {
+        if let preset = a.value("preset") {
+            switch preset {
+            case "keras":
+                try session.configure { $0 = TransferConfiguration() }
+                session.setOptimizer(SGD())
+            case "any-size":
+                try session.configure { $0 = .anySize }
+                session.setOptimizer(Adam(learningRate: 5))
+            default: throw UsageError("--preset is keras or any-size; got '\(preset)'")
+            }
+        }
+        if let backend = try a.choice("backend", Backend.self) {
+            let compute = Compute(backend: backend, threads: session.compute.threads)
+            try compute.checkAvailable()
+            session.compute = compute
+        }
+        if a.value("threads") != nil {
+            session.compute.threads = try a.int("threads", default: 1, in: 1...256)
+        }
+        if let name = a.value("optimizer") {
+            switch name {
+            case "sgd": session.setOptimizer(SGD())
+            case "adam": session.setOptimizer(Adam())
+            case "lbfgs": session.setOptimizer(LBFGS())
+            default: throw UsageError("--optimizer is sgd, adam or lbfgs; got '\(name)'")
+            }
+        }
+        if let lr = try a.double("lr") {
+            guard lr > 0 else { throw UsageError("--lr must be positive") }
+            try setLearningRate(lr, session)
+        }
+        if let m = try a.double("momentum") {
+            try session.updateOptimizer(as: SGD.self) { $0.momentum = m }
+        }
+        if a.value("history") != nil {
+            let n = try a.int("history", default: 10, in: 1...1000)
+            try session.updateOptimizer(as: LBFGS.self) { $0.historySize = n }
+        }
+        let normalization = try a.choice("normalization", StyleNormalizationMode.self)
+        let pooling = try a.choice("pooling", Pooling.self)
+        let resize = try a.choice("resize", ResizeFilter.self)
+        var initial: InitialImage? = nil
+        if let text = a.value("init") {
+            guard let i = InitialImage(parsing: text) else { throw UsageError("--init is content, style or noise[:SEED]; got '\(text)'") }
+            initial = i
+        }
+        let rows = a.value("size") == nil ? nil : try a.int("size", default: 400, in: 16...4096)
+        let cw = try a.double("content-weight"), sw = try a.double("style-weight"), tw = try a.double("tv-weight")
+        let scale = try a.double("style-scale")
+        let contentLayers = a.value("content-layers").map { $0.split(separator: ",").map(String.init) }
+        let styleLayers = try a.value("style-layers").map(parseStyleLayers)
+        try session.configure { c in
+            if let normalization { c.loss.normalization = normalization }
+            if let pooling { c.loss.pooling = pooling }
+            if let resize { c.resize = resize }
+            if let initial { c.initialImage = initial }
+            if let rows { c.rows = rows }
+            if let cw { c.loss.contentWeight = cw }
+            if let sw { c.loss.styleWeight = sw }
+            if let tw { c.loss.totalVariationWeight = tw }
+            if let scale { c.styleScale = scale }
+            if let contentLayers { c.loss.contentLayers = contentLayers }
+            if let styleLayers { c.loss.styleLayers = styleLayers }
+            if a.has("original-colors") { c.preserveColors = true }
+        }
+        for spec in a.all("add-style") {
+            let parts = spec.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count >= 2, let w = Double(parts.last!) else {
+                throw UsageError("--add-style needs FILE:WEIGHT, got '\(spec)'")
+            }
+            try session.addStyle(parts.dropLast().joined(separator: ":"), weight: w)
+        }
+    }
+
+    static func setLearningRate(_ lr: Double, _ session: TransferSession) throws {
+        switch session.optimizer {
+        case is SGD: try session.updateOptimizer(as: SGD.self) { $0.initialLearningRate = lr }
+        case is Adam: try session.updateOptimizer(as: Adam.self) { $0.learningRate = lr }
+        case is LBFGS: try session.updateOptimizer(as: LBFGS.self) { $0.learningRate = lr }
+        default: break
+        }
+    }
+
+    /// "block1_conv1:0.5,block2_conv1" → layers with weights (1/count when not given).
+    static func parseStyleLayers(_ text: String) throws -> [StyleLayer] {
+        let items = text.split(separator: ",")
+        guard !items.isEmpty else { throw UsageError("--style-layers needs at least one layer") }
+        return try items.map { item in
+            let parts = item.split(separator: ":")
+            let name = String(parts[0])
+            var weight = 1.0 / Double(items.count)
+            if parts.count == 2 {
+                guard let w = Double(parts[1]), w >= 0 else { throw UsageError("bad layer weight in '\(item)'") }
+                weight = w
+            }
+            return StyleLayer(name, weight: weight)
+        }
+    }
+}

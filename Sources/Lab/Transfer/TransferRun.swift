@@ -1,0 +1,86 @@
+import Dispatch
+import Foundation
+import Kernels
+import Synchronization
+
+/// Ctrl-C as a flag: the long loops check it between iterations, so an interrupted run
+/// stops at an iteration boundary with its state intact.
+public final class Interruption: @unchecked Sendable {
+    private final class Flag: Sendable { let value = Atomic<Bool>(false) }
+    private let flag = Flag()
+    private let source: DispatchSourceSignal?
+
+    /// Catches SIGINT for the life of this object (nil: a flag set only by `interrupt()`, for tests).
+    public init(catchingSIGINT: Bool) {
+        if catchingSIGINT {
+            signal(SIGINT, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+            source = s
+            s.setEventHandler { [flag] in flag.value.store(true, ordering: .relaxed) }
+            s.resume()
+        } else {
+            source = nil
+        }
+    }
+
+    deinit { source?.cancel() }
+
+    public var isSet: Bool { flag.value.load(ordering: .relaxed) }
+    public func interrupt() { flag.value.store(true, ordering: .relaxed) }
+    public func clear() { flag.value.store(false, ordering: .relaxed) }
+}
+
+/// The example's training loop: `iterations` steps, and every `every` of them a line
+/// `Iteration i: loss=X` and the image PREFIX_at_iteration_i.png.
+public struct TransferRun {
+    public var iterations = 4000
+    public var every = 100
+    public var prefix = "result"
+
+    public init() {}
+
+    public struct Outcome {
+        public var completed: Int
+        public var interrupted: Bool
+        public var saved: [String]
+        public var error: String?
+    }
+
+    /// `report(line)` gets the example's lines; `progress(done, total, record)` every iteration.
+    public func run(_ session: TransferSession, interruption: Interruption,
+                    report: (String) -> Void, progress: (Int, Int, IterationRecord) -> Void = { _, _, _ in }) -> Outcome {
+        var saved: [String] = []
+        var done = 0
+        func save(_ i: Int) throws {
+            let path = "\(prefix)_at_iteration_\(i).png"
+            try session.resultImage().savePNG(path)
+            saved.append(path)
+        }
+        for i in 1...max(1, iterations) where iterations > 0 {
+            if interruption.isSet {
+                // Stopped between iterations: keep what was reached.
+                if done > 0, done % every != 0 { try? save(session.iteration) }
+                report("interrupted after iteration \(session.iteration); last image saved")
+                return Outcome(completed: done, interrupted: true, saved: saved, error: nil)
+            }
+            do {
+                let record = try session.step()
+                done += 1
+                progress(done, iterations, record)
+                if i % every == 0 {
+                    report("Iteration \(i): loss=\(formatLoss(record.total))")
+                    try save(session.iteration)
+                }
+            } catch {
+                if done > 0, done % every != 0 { try? save(session.iteration) }
+                return Outcome(completed: done, interrupted: false, saved: saved, error: "\(error)")
+            }
+        }
+        return Outcome(completed: done, interrupted: false, saved: saved, error: nil)
+    }
+}
+
+/// The example prints `%.2f`; small losses keep 8 significant digits instead of "0.00".
+public func formatLoss(_ x: Double) -> String {
+    abs(x) >= 1e5 || !x.isFinite ? String(format: "%.2f", x) : String(format: "%.8g", x)
+}

@@ -1,0 +1,334 @@
+import Foundation
+import Kernels
+
+/// One style image and its blend weight.
+public struct StyleSource: Sendable {
+    public var path: String
+    public var image: RGBImage
+    public var weight: Double
+}
+
+/// One optimiser iteration, as recorded.
+public struct IterationRecord: Sendable {
+    public var iteration: Int
+    public var optimizer: String
+    /// The loss terms at the image the iteration started from (what the example prints).
+    public var breakdown: LossBreakdown
+    public var stepSize: Double
+    public var gradientNorm: Double
+    public var evaluations: Int
+    public var seconds: Double
+    public var total: Double { breakdown.total }
+}
+
+/// The engine the shell and the lessons drive: images, configuration, the combination image,
+/// the optimiser and its history. Every method is callable without a terminal.
+public final class TransferSession: @unchecked Sendable {
+    public let vgg: VGG19
+    public var compute: Compute
+
+    public private(set) var contentPath: String?
+    public private(set) var content: RGBImage?
+    public private(set) var styles: [StyleSource] = []
+
+    public private(set) var configuration = TransferConfiguration()
+    public private(set) var combination: Tensor?
+    public private(set) var optimizer: any Optimizer = SGD()
+    public private(set) var history: [IterationRecord] = []
+    public var snapshots: SnapshotStore
+
+    /// Iterations taken since the combination was initialised.
+    public var iteration: Int { history.count }
+
+    private var imagesVersion = 0
+    private var cachedTargets: (key: TargetKey, targets: LossTargets)?
+    /// How many times the targets were computed: tests check they are not recomputed per step.
+    public private(set) var targetComputations = 0
+    /// The loss terms at the current combination, when the last evaluation was there.
+    private var breakdownAtCurrent: LossBreakdown?
+
+    public init(vgg: VGG19, compute: Compute = Compute(), snapshotBudgetBytes: Int = 256 << 20) {
+        self.vgg = vgg
+        self.compute = compute
+        self.snapshots = SnapshotStore(budgetBytes: snapshotBudgetBytes)
+    }
+
+    // MARK: - Images
+
+    public func loadContent(_ path: String) throws {
+        let image = try RGBImage.load(path)
+        content = image
+        contentPath = path
+        imagesVersion += 1
+        try resetCombination()
+    }
+
+    /// Replaces the style images with one (weight 1).
+    public func loadStyle(_ path: String) throws {
+        styles = [StyleSource(path: path, image: try RGBImage.load(path), weight: 1)]
+        imagesVersion += 1
+        objectiveChanged()
+    }
+
+    /// Adds a style image to blend with the others.
+    public func addStyle(_ path: String, weight: Double) throws {
+        guard weight > 0, weight.isFinite else { throw SessionError.invalid("a style weight must be positive, got \(weight)") }
+        styles.append(StyleSource(path: path, image: try RGBImage.load(path), weight: weight))
+        imagesVersion += 1
+        objectiveChanged()
+    }
+
+    public func setContent(_ image: RGBImage, name: String) throws {
+        content = image
+        contentPath = name
+        imagesVersion += 1
+        try resetCombination()
+    }
+
+    public func setStyles(_ sources: [StyleSource]) {
+        styles = sources
+        imagesVersion += 1
+        objectiveChanged()
+    }
+
+    /// (width, height) of the working image.
+    public var workingSize: (width: Int, height: Int)? {
+        content.map { kerasTargetSize(width: $0.width, height: $0.height, rows: configuration.rows) }
+    }
+
+    /// The content image as VGG19 sees it.
+    public func contentTensor() throws -> Tensor {
+        guard let content, let size = workingSize else { throw SessionError.needsContent }
+        return preprocess(content.resized(width: size.width, height: size.height, filter: configuration.resize))
+    }
+
+    /// Each style image as VGG19 sees it, at the style scale.
+    public func styleTensors() throws -> [Tensor] {
+        guard let size = workingSize else { throw SessionError.needsContent }
+        guard !styles.isEmpty else { throw SessionError.needsStyle }
+        let w = max(1, Int(Double(size.width) * configuration.styleScale))
+        let h = max(1, Int(Double(size.height) * configuration.styleScale))
+        return styles.map { preprocess($0.image.resized(width: w, height: h, filter: configuration.resize)) }
+    }
+
+    // MARK: - Configuration
+
+    /// Applies a change; what it invalidates is worked out here, not by the caller.
+    public func configure(_ change: (inout TransferConfiguration) throws -> Void) throws {
+        var next = configuration
+        try change(&next)
+        try validate(next)
+        let old = configuration
+        configuration = next
+        if next.rows != old.rows || next.resize != old.resize || next.initialImage != old.initialImage {
+            if content != nil { try resetCombination() }
+        } else if next.loss != old.loss || next.styleScale != old.styleScale {
+            objectiveChanged()
+        }
+    }
+
+    func validate(_ c: TransferConfiguration) throws {
+        guard (16...4096).contains(c.rows) else { throw SessionError.invalid("size must be between 16 and 4096 rows, got \(c.rows)") }
+        guard c.styleScale > 0, c.styleScale <= 4 else { throw SessionError.invalid("style scale must be in (0, 4], got \(c.styleScale)") }
+        for name in c.loss.layers where !VGG19.isKnownLayer(name) || name.hasSuffix(":pre") {
+            throw LabError.unknownLayer(name)
+        }
+        for w in [c.loss.contentWeight, c.loss.styleWeight, c.loss.totalVariationWeight] + c.loss.styleLayers.map(\.weight) {
+            guard w.isFinite, w >= 0 else { throw SessionError.invalid("weights must be finite and ≥ 0, got \(w)") }
+        }
+        guard !c.loss.layers.isEmpty else { throw SessionError.invalid("the loss needs at least one content or style layer") }
+    }
+
+    public func setOptimizer(_ optimizer: any Optimizer) {
+        self.optimizer = optimizer
+    }
+
+    /// Lets the caller change the optimiser's settings in place (learning rate, history size, …).
+    public func updateOptimizer<O: Optimizer>(as type: O.Type, _ change: (inout O) -> Void) throws {
+        guard var o = optimizer as? O else { throw SessionError.invalid("the optimiser is \(optimizer.name)") }
+        change(&o)
+        optimizer = o
+    }
+
+    private func objectiveChanged() {
+        breakdownAtCurrent = nil
+        if var l = optimizer as? LBFGS { l.objectiveChanged(); optimizer = l }
+    }
+
+    // MARK: - Targets (computed once, again only when what they depend on changes)
+
+    public func targets() throws -> LossTargets {
+        let c = configuration
+        let key = TargetKey(contentLayers: c.loss.contentLayers, styleLayers: c.loss.styleLayers.map(\.name),
+                            pooling: c.loss.pooling, rows: c.rows, resize: c.resize, styleScale: c.styleScale,
+                            imagesVersion: imagesVersion)
+        if let cached = cachedTargets, cached.key == key { return cached.targets }
+        let styleTensors = try styleTensors()
+        var targets = try LossTargets(content: try contentTensor(), style: styleTensors[0], configuration: c.loss, vgg: vgg, compute)
+        if styleTensors.count > 1 {
+            // Several styles: the target Gram matrix is their weighted mean.
+            let total = styles.reduce(0) { $0 + $1.weight }
+            var blended = targets.styleGrams.mapValues { $0.scaled(by: Float(styles[0].weight / total)) }
+            for (i, t) in styleTensors.enumerated().dropFirst() {
+                let acts = try vgg.forward(t, upTo: c.loss.styleLayers.map(\.name), pooling: c.loss.pooling, compute)
+                for layer in c.loss.styleLayers.map(\.name) {
+                    let g = try gramMatrix(acts.outputs[layer]!, compute).scaled(by: Float(styles[i].weight / total))
+                    blended[layer] = try blended[layer]!.adding(g)
+                }
+            }
+            targets.styleGrams = blended
+        }
+        cachedTargets = (key, targets)
+        targetComputations += 1
+        return targets
+    }
+
+    // MARK: - The combination image
+
+    /// Starts again from the initial image: clears the history, the optimiser state and the snapshots.
+    public func resetCombination() throws {
+        guard content != nil else { throw SessionError.needsContent }
+        let x: Tensor
+        switch configuration.initialImage {
+        case .content:
+            x = try contentTensor()
+        case .style:
+            guard let size = workingSize, let s = styles.first else { throw SessionError.needsStyle }
+            x = preprocess(s.image.resized(width: size.width, height: size.height, filter: configuration.resize))
+        case .noise(let seed):
+            let size = workingSize!
+            var rng = SplitMix64(seed: seed)
+            let plane = size.width * size.height
+            var data = [Float](repeating: 0, count: 3 * plane)
+            for c in 0..<3 {
+                for i in 0..<plane { data[c * plane + i] = Float(rng.nextUnit() * 255) - imageNetMeanBGR[c] }
+            }
+            x = try Tensor(shape: [3, size.height, size.width], data: data)
+        }
+        combination = x
+        history = []
+        optimizer = freshCopy(of: optimizer)
+        breakdownAtCurrent = nil
+        snapshots.removeAll()
+        snapshots.save(Snapshot(iteration: 0, combination: x, optimizer: optimizer, breakdownAtCurrent: nil))
+    }
+
+    func freshCopy(of o: any Optimizer) -> any Optimizer {
+        switch o {
+        case let s as SGD: return SGD(learningRate: s.initialLearningRate, decaySteps: s.decaySteps, decayRate: s.decayRate, momentum: s.momentum)
+        case let a as Adam: return Adam(learningRate: a.learningRate, beta1: a.beta1, beta2: a.beta2, epsilon: a.epsilon)
+        case let l as LBFGS: return LBFGS(learningRate: l.learningRate, historySize: l.historySize, maxLineSearch: l.maxLineSearch)
+        default: return o
+        }
+    }
+
+    /// The combination image as a picture (with the content's colours if asked).
+    public func resultImage() throws -> RGBImage {
+        guard let combination else { throw SessionError.needsContent }
+        let image = try deprocess(combination)
+        guard configuration.preserveColors, let content, let size = workingSize else { return image }
+        return transferLuminance(from: image, onto: content.resized(width: size.width, height: size.height, filter: configuration.resize))
+    }
+
+    // MARK: - Loss and gradient
+
+    /// Every term at the current image, and the gradient of `term` (nil: none).
+    public func evaluate(gradientOf term: LossTerm? = .total) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
+        guard let combination else { throw SessionError.needsContent }
+        let loss = StyleTransferLoss(vgg: vgg, configuration: configuration.loss)
+        return try loss.evaluate(combination, targets: try targets(), gradientOf: term, compute)
+    }
+
+    // MARK: - Stepping
+
+    /// One optimiser iteration. A step whose loss or gradient is not finite is rejected and the
+    /// session is left exactly as it was before it.
+    @discardableResult
+    public func step() throws -> IterationRecord {
+        guard var x = combination?.data, let shape = combination?.shape else { throw SessionError.needsContent }
+        let targets = try targets()
+        let loss = StyleTransferLoss(vgg: vgg, configuration: configuration.loss)
+        let compute = self.compute
+        var evaluated: [LossBreakdown] = []
+        let objective: Objective = { values in
+            let t = try Tensor(shape: shape, data: values)
+            let (b, g) = try loss.evaluate(t, targets: targets, compute)
+            evaluated.append(b)
+            return (b.total, g!.data)
+        }
+        var o = optimizer
+        let start = DispatchTime.now().uptimeNanoseconds
+        let result: OptimizerStep
+        do {
+            result = try o.step(&x, objective)
+        } catch let e as OptimizerError {
+            throw SessionError.rejectedStep(iteration: iteration, reason: e.description)
+        }
+        guard x.allSatisfy({ $0.isFinite }) else {
+            throw SessionError.rejectedStep(iteration: iteration, reason: "the update made the image non-finite")
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        // The breakdown at the starting image: evaluated now, or carried from the last step (L-BFGS).
+        let breakdown = evaluated.first { $0.total == result.lossBefore } ?? breakdownAtCurrent ?? evaluated[0]
+        let record = IterationRecord(iteration: iteration, optimizer: o.name, breakdown: breakdown,
+                                     stepSize: result.stepSize, gradientNorm: result.gradientNorm,
+                                     evaluations: result.evaluations, seconds: seconds)
+        // Commit only now: until here nothing of the session has changed.
+        optimizer = o
+        combination = try Tensor(shape: shape, data: x)
+        history.append(record)
+        breakdownAtCurrent = o is LBFGS ? evaluated.last : nil
+        snapshots.save(Snapshot(iteration: iteration, combination: combination!, optimizer: optimizer,
+                                breakdownAtCurrent: breakdownAtCurrent))
+        return record
+    }
+
+    /// Goes back to the state after iteration `n` (0: the initial image), if a snapshot of it is kept.
+    public func rewind(to n: Int) throws {
+        guard n >= 0, n <= iteration else {
+            throw SessionError.invalid("can rewind to 0…\(iteration), not \(n)")
+        }
+        guard let s = snapshots.snapshot(at: n) else {
+            throw SessionError.notKept(n, snapshots.nearest(to: n))
+        }
+        combination = s.combination
+        optimizer = s.optimizer
+        breakdownAtCurrent = s.breakdownAtCurrent
+        history.removeLast(history.count - n)
+        snapshots.removeAfter(n)
+    }
+}
+
+public enum SessionError: Error, CustomStringConvertible, Equatable {
+    case needsContent
+    case needsStyle
+    case invalid(String)
+    case rejectedStep(iteration: Int, reason: String)
+    case notKept(Int, [Int])
+
+    public var description: String {
+        switch self {
+        case .needsContent: return "no content image yet: load one first (content FILE)"
+        case .needsStyle: return "no style image yet: load one first (style FILE)"
+        case .invalid(let s): return s
+        case .rejectedStep(let k, let reason):
+            return "step \(k) rejected: \(reason); the session is as it was before it. Try a smaller learning rate, rewind, or the Gatys normalisation"
+        case .notKept(let n, let near):
+            return "iteration \(n) is not kept (snapshots are thinned to stay within their memory budget); nearest kept: \(near.map(String.init).joined(separator: ", "))"
+        }
+    }
+}
+
+/// SplitMix64, for reproducible noise images.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}

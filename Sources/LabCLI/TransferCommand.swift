@@ -1,0 +1,88 @@
+import Foundation
+import Kernels
+import Lab
+
+enum TransferCommand {
+    static let usage = """
+    usage: lab transfer CONTENT STYLE --out PREFIX [--iterations 4000] [--every 100] [options]
+
+    Runs the Keras example's loop: prints `Iteration N: loss=X` and saves PREFIX_at_iteration_N.png
+    every --every iterations. Ctrl-C stops after the current iteration and saves the last image.
+
+    options:
+    \(TransferOptions.help)
+    """
+
+    static func main(_ words: [String]) -> Int32 {
+        if words.contains("--help") || words.contains("-h") { print(usage); return 0 }
+        let a: Arguments
+        do {
+            a = try Arguments.parse(words, options: TransferOptions.valueOptions + ["out", "iterations", "every"],
+                                    flags: TransferOptions.flagOptions)
+        } catch { return failure("\(error)\n\(usage.split(separator: "\n").first!)") }
+        guard a.positional.count == 2 else {
+            return failure("transfer needs CONTENT and STYLE images\n\(usage.split(separator: "\n").first!)")
+        }
+        guard let prefix = a.value("out") else { return failure("transfer needs --out PREFIX") }
+        do {
+            var run = TransferRun()
+            run.prefix = prefix
+            run.iterations = try a.int("iterations", default: 4000, in: 0...10_000_000)
+            run.every = try a.int("every", default: 100, in: 1...10_000_000)
+            let vgg = try VGG19()
+            let session = TransferSession(vgg: vgg)
+            try session.loadContent(a.positional[0])
+            try session.loadStyle(a.positional[1])
+            try TransferOptions.apply(a, to: session)
+            if !FileManager.default.fileExists(atPath: (prefix as NSString).deletingLastPathComponent.isEmpty ? "." : (prefix as NSString).deletingLastPathComponent) {
+                try FileManager.default.createDirectory(atPath: (prefix as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            }
+            let size = session.workingSize!
+            FileHandle.standardError.write(Data("transfer at \(size.width)×\(size.height), \(session.optimizer.name), backend \(session.compute.backend), \(run.iterations) iterations\n".utf8))
+            let interruption = Interruption(catchingSIGINT: true)
+            let bar = ProgressBar(enabled: isatty(2) == 1)
+            let outcome = run.run(session, interruption: interruption, report: { line in
+                bar.clear()
+                // Unbuffered, so a pipe sees each line when it happens.
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
+            }, progress: { done, total, record in
+                bar.update(done: done, total: total, loss: record.total, seconds: record.seconds)
+            })
+            bar.clear()
+            if let error = outcome.error { return failure(error) }
+            return outcome.interrupted ? 130 : 0
+        } catch {
+            return failure("\(error)")
+        }
+    }
+
+    static func failure(_ message: String) -> Int32 {
+        FileHandle.standardError.write(Data("lab transfer: \(message)\n".utf8))
+        return 1
+    }
+}
+
+/// One line, redrawn in place on a terminal: bar, count, loss, time per iteration, ETA.
+final class ProgressBar {
+    let enabled: Bool
+    var times: [Double] = []
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func update(done: Int, total: Int, loss: Double, seconds: Double) {
+        guard enabled else { return }
+        times.append(seconds)
+        let recent = times.suffix(20)
+        let perIteration = recent.reduce(0, +) / Double(recent.count)
+        let eta = Int(perIteration * Double(total - done))
+        let width = 24
+        let filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
+        let line = String(format: "\r%@ %d/%d  loss %@  %.2f s/it  ETA %dm%02ds", bar, done, total, formatLoss(loss), perIteration, eta / 60, eta % 60)
+        FileHandle.standardError.write(Data(line.utf8))
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+    }
+}
