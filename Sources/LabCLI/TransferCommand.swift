@@ -10,6 +10,7 @@ enum TransferCommand {
     every --every iterations. Ctrl-C stops after the current iteration and saves the last image.
 
     options:
+      --terms                     also print every loss term, weighted, at each report
     \(TransferOptions.help)
     """
 
@@ -18,7 +19,7 @@ enum TransferCommand {
         let a: Arguments
         do {
             a = try Arguments.parse(words, options: TransferOptions.valueOptions + ["out", "iterations", "every"],
-                                    flags: TransferOptions.flagOptions)
+                                    flags: TransferOptions.flagOptions + ["terms"])
         } catch { return failure("\(error)\n\(usage.split(separator: "\n").first!)") }
         guard a.positional.count == 2 else {
             return failure("transfer needs CONTENT and STYLE images\n\(usage.split(separator: "\n").first!)")
@@ -41,10 +42,14 @@ enum TransferCommand {
             FileHandle.standardError.write(Data("transfer at \(size.width)×\(size.height), \(session.optimizer.name), backend \(session.compute.backend), \(run.iterations) iterations\n".utf8))
             let interruption = Interruption(catchingSIGINT: true)
             let bar = ProgressBar(enabled: isatty(2) == 1)
+            let showTerms = a.has("terms")
             let outcome = run.run(session, interruption: interruption, report: { line in
                 bar.clear()
                 // Unbuffered, so a pipe sees each line when it happens.
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                if showTerms, let last = session.history.last {
+                    FileHandle.standardOutput.write(Data(("  " + describeTerms(last.breakdown) + "\n").utf8))
+                }
             }, progress: { done, total, record in
                 bar.update(done: done, total: total, loss: record.total, seconds: record.seconds)
             })

@@ -99,6 +99,17 @@ def make_images():
     return (np.clip(content, 0, 255).astype(np.uint8), np.clip(style, 0, 255).astype(np.uint8))
 
 
+def make_large_images():
+    """400×300 pictures (smooth, so the PNGs stay small) for the example-size trajectory."""
+    h, w = 400, 300
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    content = np.stack([128 + 100 * np.sin(x / 40.0) * np.cos(y / 55.0), 40 + 180 * (x / w), 220 - 180 * (y / h)], -1)
+    disc = (x - 150) ** 2 + (y - 170) ** 2 < 70 ** 2
+    content[disc] = [230, 190, 50]
+    style = np.stack([128 + 120 * np.sin((x + 2 * y) / 9.0), 128 - 100 * np.sin(y / 13.0), 90 + 80 * np.cos((x - y) / 17.0)], -1)
+    return np.clip(content, 0, 255).astype(np.uint8), np.clip(style, 0, 255).astype(np.uint8)
+
+
 def load_like_keras(path, rows, cols):
     img = Image.open(path).convert("RGB").resize((cols, rows), Image.NEAREST)
     return np.asarray(img, dtype=np.float32)  # H × W × RGB
@@ -269,6 +280,31 @@ def main():
     t["sgd/keras_lr"] = sgd_trajectory(content.to(d), content_feats, style_grams, weights, ROWS, cols,
                                        lambda k: 100.0 * 0.96 ** (k / 100.0), 10)
     t["sgd/lr_0.5"] = sgd_trajectory(content.to(d), content_feats, style_grams, weights, ROWS, cols, lambda k: 0.5, 10)
+
+    # Adam as torch.optim.Adam (lr 10, betas 0.9/0.999, eps 1e-8) from the content image, 5 steps.
+    x = content.to(d).clone().requires_grad_(True)
+    adam = torch.optim.Adam([x], lr=10.0, betas=(0.9, 0.999), eps=1e-8)
+    adam_losses = []
+    for _ in range(5):
+        adam.zero_grad()
+        *_, total_adam = losses(x, content_feats, style_grams, weights, ROWS, cols)
+        total_adam.backward()
+        adam_losses.append(total_adam.item())
+        adam.step()
+    t["adam/lr_10"] = np.array(adam_losses)
+
+    # The example's own size, where its constants behave: 400 rows, 10 SGD steps at lr 100·0.96^(k/100).
+    big_content, big_style = make_large_images()
+    Image.fromarray(big_content).save(os.path.join(OUT, "content_400.png"), optimize=True)
+    Image.fromarray(big_style).save(os.path.join(OUT, "style_400.png"), optimize=True)
+    bc = preprocess(load_like_keras(os.path.join(OUT, "content_400.png"), 400, big_content.shape[1])).to(d)
+    bs = preprocess(load_like_keras(os.path.join(OUT, "style_400.png"), 400, big_content.shape[1])).to(d)
+    big_feats = vgg_forward(bc.unsqueeze(0), weights)[CONTENT_LAYER]
+    big_style_outs = vgg_forward(bs.unsqueeze(0), weights)
+    big_grams = {n: gram(big_style_outs[n]) for n in STYLE_LAYERS}
+    t["sgd/keras_400"] = sgd_trajectory(bc, big_feats, big_grams, weights, 400, big_content.shape[1],
+                                        lambda k: 100.0 * 0.96 ** (k / 100.0), 10)
+    print("sgd keras at 400 rows:", t["sgd/keras_400"])
 
     meta = {
         "format_version": FORMAT_VERSION,

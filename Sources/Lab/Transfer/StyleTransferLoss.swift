@@ -157,3 +157,10 @@ public enum TransferError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+/// "content 1.2e+03  style 4.5e+04 (b1c1 …)  tv 6.7e+01" — the weighted terms on one line.
+public func describeTerms(_ b: LossBreakdown) -> String {
+    func e(_ x: Double) -> String { String(format: "%.3e", x) }
+    let styles = b.style.map { "\($0.layer.replacingOccurrences(of: "block", with: "b").replacingOccurrences(of: "_conv", with: "c")) \(e($0.weighted))" }
+    return "content \(e(b.contentTotal))  style \(e(b.styleTotal)) (\(styles.joined(separator: ", ")))  tv \(e(b.totalVariation.weighted))"
+}
