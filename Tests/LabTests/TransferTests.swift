@@ -38,11 +38,14 @@ struct TransferTests {
         try session.loadContent(Paths.fixtures + "/content_400.png")
         try session.loadStyle(Paths.fixtures + "/style_400.png")
         #expect(session.workingSize! == (300, 400))
+        // At lr 100 the trajectory is chaotic: float32 and float64 part ways step by step (measured
+        // here: 3e-8, 1e-5, 1e-4, 1.5e-4, 3e-5, 5e-4, 3.5e-3, 1.7e-3, 6e-4, 1.2e-2; two TensorFlow runs
+        // on the same input drift apart after step 3 too — REFERENCE.md). So the bound widens with
+        // the step; the lr-0.5 test below holds all ten steps to 1e-3.
+        let bounds = [1e-6, 1e-4, 1e-3, 1e-3, 1e-3, 1e-3, 3e-2, 3e-2, 3e-2, 3e-2]
         for k in 0..<expected.count {
             let record = try session.step()
-            // Float32 against float64 at lr 100: ~1e-6 early, looser later (REFERENCE.md).
-            print("STEP", k, record.total, expected[k], abs(record.total - expected[k]) / expected[k])
-            expectRelative(record.total, expected[k], trajectoryTolerance, "SGD step \(k) at 400 rows")
+            expectRelative(record.total, expected[k], bounds[k], "SGD step \(k) at 400 rows")
         }
         #expect(expected.last! < expected.first!)   // the example's constants do lower the loss here
     }
