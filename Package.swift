@@ -22,7 +22,9 @@ let package = Package(
         // libpng and libjpeg(-turbo) behind a small C shim that turns their longjmp errors into return codes.
         .target(name: "CImageIO", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "Lab", dependencies: ["Kernels", "CImageIO"], swiftSettings: nativeCPU + testable),
-        .executableTarget(name: "LabCLI", dependencies: ["Lab"], swiftSettings: nativeCPU),
+        // GNU readline (line editing, history, completion) for the interactive shell only.
+        .target(name: "CLineEdit", linkerSettings: [.linkedLibrary("readline")]),
+        .executableTarget(name: "LabCLI", dependencies: ["Lab", "CLineEdit"], swiftSettings: nativeCPU),
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "LabTests", dependencies: ["Lab"], exclude: ["Fixtures"], swiftSettings: nativeCPU),

@@ -2,6 +2,81 @@ import Foundation
 import Kernels
 import Lab
 
+/// `lab bench`: the time of one transfer iteration at 128², 256², 512² on each backend. Each
+/// measurement runs in a child process, so its peak memory is its own.
 enum BenchCommand {
-    static func main(_ words: [String]) -> Int32 { 0 }
+    static let usage = """
+    usage: lab bench [--sizes 128,256,512] [--backends simd,blas] [--repeats 5] [--threads N] [--json]
+    One iteration = VGG19 forward to block5_conv2, the Keras example's loss, backward to the image, an SGD
+    update; targets computed once beforehand. --json prints one JSON object per line (for scripts).
+    """
+
+    static func main(_ words: [String]) -> Int32 {
+        if words.contains("--help") { print(usage); return 0 }
+        do {
+            let a = try Arguments.parse(words, options: ["sizes", "backends", "repeats", "threads", "single"], flags: ["json"])
+            let repeats = try a.int("repeats", default: 5, in: 1...1000)
+            let threads = try a.int("threads", default: Compute.defaultThreads, in: 1...256)
+            if let single = a.value("single") {   // the child: "SIZE:BACKEND"
+                let parts = single.split(separator: ":")
+                guard parts.count == 2, let size = Int(parts[0]), let backend = Backend(rawValue: String(parts[1])) else {
+                    throw UsageError("--single SIZE:BACKEND")
+                }
+                let compute = Compute(backend: backend, threads: threads)
+                try compute.checkAvailable()
+                let result = try IterationBenchmark.run(vgg: try VGG19(), size: size, compute: compute, repeats: repeats)
+                print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
+                return 0
+            }
+            let sizes = try (a.value("sizes") ?? "128,256,512").split(separator: ",").map {
+                guard let s = Int($0), (32...2048).contains(s) else { throw UsageError("--sizes: bad size '\($0)'") }
+                return s
+            }
+            let defaultBackends = OpenBLAS.isAvailable ? "simd,blas" : "simd"
+            let backends = try (a.value("backends") ?? defaultBackends).split(separator: ",").map {
+                guard let b = Backend(rawValue: String($0)) else { throw UsageError("--backends: unknown '\($0)'") }
+                return b
+            }
+            let json = a.has("json")
+            if !json {
+                print("one transfer iteration, median of \(repeats); \(threads) threads; OpenBLAS: \(OpenBLAS.isAvailable ? OpenBLAS.coreName : "not installed")")
+                print("size   backend   iteration   forward   GFLOP/it   GFLOP/s   peak memory")
+            }
+            var failures: Int32 = 0
+            for size in sizes {
+                for backend in backends {
+                    let child = Process()
+                    child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe")
+                    child.arguments = ["bench", "--single", "\(size):\(backend)", "--repeats", "\(repeats)", "--threads", "\(threads)"]
+                    let pipe = Pipe()
+                    child.standardOutput = pipe
+                    try child.run()
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    child.waitUntilExit()
+                    guard child.terminationStatus == 0,
+                          let r = try? JSONDecoder().decode(IterationBenchmark.self, from: data) else {
+                        FileHandle.standardError.write(Data("lab bench: \(size)² on \(backend) failed\n".utf8))
+                        failures += 1
+                        continue
+                    }
+                    if json {
+                        print(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+                    } else {
+                        let label = ("\(size)²" + String(repeating: " ", count: 7)).prefix(7)
+                        let name = (backend.rawValue + String(repeating: " ", count: 10)).prefix(10)
+                        print("\(label)\(name)" + String(format: "%8.3f s  %6.3f s  %9.1f  %8.1f   ", r.iterationSeconds,
+                                     r.forwardSeconds, r.gflopPerIteration, r.gflops) + formatMemory(r.peakResidentBytes))
+                    }
+                }
+            }
+            return failures == 0 ? 0 : 1
+        } catch {
+            FileHandle.standardError.write(Data("lab bench: \(error)\n".utf8))
+            return 1
+        }
+    }
+
+    static func formatMemory(_ bytes: Int) -> String {
+        String(format: "%.2f GiB", Double(bytes) / Double(1 << 30))
+    }
 }

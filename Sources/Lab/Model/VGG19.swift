@@ -39,7 +39,7 @@ public final class VGG19: @unchecked Sendable {
         return true
     }
 
-    static func index(of name: String) -> Int? {
+    public static func index(of name: String) -> Int? {
         let base = name.hasSuffix(":pre") ? String(name.dropLast(4)) : name
         return VGG19Architecture.layers.firstIndex { $0.name == base }
     }

@@ -1,0 +1,413 @@
+import Foundation
+import Kernels
+
+/// What a command's positional arguments complete to.
+enum Completion: Sendable { case none, files, layers, commands, words([String]) }
+
+/// One shell command: everything about it in one place, so help cannot drift from behaviour.
+struct Command: Sendable {
+    let name: String
+    var aliases: [String] = []
+    let topic: String
+    let summary: String
+    let usage: String
+    let example: String
+    var options: [String] = []
+    var flags: [String] = []
+    var completes: Completion = .none
+    let run: @Sendable (Shell, Arguments) throws -> Void
+}
+
+enum CommandTable {
+    static let topics = ["images", "network", "loss", "optimise", "settings", "session"]
+
+    static func find(_ name: String) -> Command? { all.first { $0.name == name || $0.aliases.contains(name) } }
+
+    static func nearest(to name: String) -> [String] {
+        let scored = all.map { ($0.name, editDistance($0.name, name)) }.filter { $0.1 <= 2 }
+        let best = scored.map(\.1).min()
+        return scored.filter { $0.1 == best }.map(\.0)
+    }
+
+    static let all: [Command] = images + network + loss + optimise + settings + sessionCommands
+
+    // MARK: - images
+
+    static let images: [Command] = [
+        Command(name: "content", topic: "images", summary: "load the content image (PNG or JPEG)",
+                usage: "content FILE", example: "content images/chelsea.png", completes: .files) { shell, a in
+            guard a.positional.count == 1 else { throw UsageError("content needs one FILE") }
+            let s = try shell.session()
+            try s.loadContent(a.positional[0])
+            let size = s.workingSize!
+            shell.say("content \(a.positional[0]): \(s.content!.width)×\(s.content!.height), working size \(size.width)×\(size.height)")
+        },
+        Command(name: "style", topic: "images", summary: "load the style image, replacing others; --add blends another in",
+                usage: "style FILE [--add] [--weight W]", example: "style images/hubble_deep_field.jpg",
+                options: ["weight"], flags: ["add"], completes: .files) { shell, a in
+            guard a.positional.count == 1 else { throw UsageError("style needs one FILE") }
+            let s = try shell.session()
+            if a.has("add") {
+                try s.addStyle(a.positional[0], weight: try a.double("weight") ?? 1)
+            } else {
+                try s.loadStyle(a.positional[0])
+            }
+            shell.say("style: " + s.styles.map { "\($0.path) (\($0.image.width)×\($0.image.height), weight \($0.weight))" }.joined(separator: ", "))
+        },
+        Command(name: "show", topic: "images", summary: "draw an image: content, style, result or a file",
+                usage: "show content|style|result|FILE", example: "show result", completes: .words(["content", "style", "result"])) { shell, a in
+            guard a.positional.count == 1 else { throw UsageError("show needs what to show") }
+            let what = a.positional[0]
+            let s = try shell.session()
+            let image: RGBImage
+            switch what {
+            case "content":
+                guard let c = s.content, let size = s.workingSize else { throw SessionError.needsContent }
+                image = c.resized(width: size.width, height: size.height, filter: s.configuration.resize)
+            case "style":
+                image = try deprocess(try s.styleTensors()[0])
+            case "result":
+                image = try s.resultImage()
+            default:
+                image = try RGBImage.load(what)
+            }
+            try shell.showPicture(image, name: (what as NSString).lastPathComponent.replacingOccurrences(of: ".", with: "_"), caption: what)
+        },
+        Command(name: "tensor", topic: "images", summary: "an image as VGG19 sees it: BGR, means subtracted",
+                usage: "tensor [content|style|result] [--pixel X,Y]", example: "tensor content --pixel 10,20",
+                options: ["pixel"], completes: .words(["content", "style", "result"])) { shell, a in
+            let s = try shell.session()
+            let which = a.positional.first ?? "content"
+            let t: Tensor
+            switch which {
+            case "content": t = try s.contentTensor()
+            case "style": t = try s.styleTensors()[0]
+            case "result": guard let c = s.combination else { throw SessionError.needsContent }; t = c
+            default: throw UsageError("tensor shows content, style or result")
+            }
+            let (_, h, w) = t.chw
+            shell.say("\(which): shape (3, \(h), \(w)) = (channels, rows, columns); channel order B, G, R (Keras's caffe mode)")
+            let plane = h * w
+            for (c, name) in ["B", "G", "R"].enumerated() {
+                let values = t.data[(c * plane)..<((c + 1) * plane)]
+                let mean = values.reduce(0.0) { $0 + Double($1) } / Double(plane)
+                shell.say(String(format: "  %@: mean %8.3f  min %8.3f  max %8.3f   (ImageNet mean %.3f subtracted)",
+                                 name, mean, Double(values.min()!), Double(values.max()!), Double(imageNetMeanBGR[c])))
+            }
+            if let p = a.value("pixel") {
+                let xy = p.split(separator: ",").compactMap { Int($0) }
+                guard xy.count == 2, (0..<w).contains(xy[0]), (0..<h).contains(xy[1]) else {
+                    throw UsageError("--pixel X,Y inside \(w)×\(h)")
+                }
+                let (x, y) = (xy[0], xy[1])
+                let bgr = (0..<3).map { t.data[$0 * plane + y * w + x] }
+                let rgb = (0..<3).map { min(255, max(0, bgr[2 - $0] + imageNetMeanBGR[2 - $0])) }
+                shell.say(String(format: "  pixel (%d, %d): RGB (%.0f, %.0f, %.0f) → BGR − mean (%.3f, %.3f, %.3f)",
+                                 x, y, rgb[0], rgb[1], rgb[2], bgr[0], bgr[1], bgr[2]))
+            }
+        },
+        Command(name: "save", topic: "images", summary: "save the result image as PNG (deprocessed: means added, RGB, clipped)",
+                usage: "save FILE.png", example: "save out/cat.png", completes: .files) { shell, a in
+            guard a.positional.count == 1 else { throw UsageError("save needs a FILE") }
+            try shell.session().resultImage().savePNG(a.positional[0])
+            shell.say("saved \(a.positional[0])")
+        },
+    ]
+
+    // MARK: - network
+
+    static func tensorFor(_ shell: Shell, _ which: String) throws -> Tensor {
+        let s = try shell.session()
+        switch which {
+        case "content": return try s.contentTensor()
+        case "style": return try s.styleTensors()[0]
+        case "result":
+            guard let c = s.combination else { throw SessionError.needsContent }
+            return c
+        default: throw UsageError("--image is content, style or result; got '\(which)'")
+        }
+    }
+
+    static let network: [Command] = [
+        Command(name: "layers", topic: "network", summary: "VGG19's layers at the working size: shapes, parameters, FLOPs",
+                usage: "layers", example: "layers") { shell, _ in
+            let s = try shell.session()
+            guard let size = s.workingSize else { throw SessionError.needsContent }
+            var h = size.height, w = size.width
+            shell.say("layer           output (C, H, W)        params      GFLOP")
+            var totalParams = 0, totalFlops = 0.0
+            for layer in VGG19Architecture.layers {
+                switch layer {
+                case .conv(let name, let c, let oc):
+                    let params = oc * c * 9 + oc, flops = 2.0 * Double(oc * c * 9 * h * w) / 1e9
+                    totalParams += params; totalFlops += flops
+                    shell.say(String(format: "%@ (%4d, %4d, %4d)   %9d   %8.3f", pad(name, 15) as NSString, oc, h, w, params, flops))
+                case .pool(let name):
+                    h /= 2; w /= 2
+                    let c = VGG19Architecture.layers.prefix { $0.name != name }.reversed().compactMap { l -> Int? in
+                        if case .conv(_, _, let oc) = l { return oc } else { return nil } }.first ?? 3
+                    shell.say(String(format: "%@ (%4d, %4d, %4d)   %9d   %8.3f", pad(name, 15) as NSString, c, h, w, 0, 0.0))
+                }
+            }
+            shell.say(String(format: "total: %d parameters, %.2f GFLOP forward (conv layers)", totalParams, totalFlops))
+        },
+        Command(name: "features", topic: "network", summary: "a layer's feature maps: statistics and a grid of channels",
+                usage: "features LAYER [--image content|style|result] [--channels 0,5,9] [--pre]",
+                example: "features block1_conv1 --channels 0,1,2,3", options: ["image", "channels"], flags: ["pre"], completes: .layers) { shell, a in
+            guard a.positional.count == 1 else { throw UsageError("features needs a LAYER") }
+            let s = try shell.session()
+            let layer = a.positional[0] + (a.has("pre") ? ":pre" : "")
+            let x = try tensorFor(shell, a.value("image") ?? "content")
+            let acts = try s.vgg.forward(x, upTo: [layer], pooling: s.configuration.loss.pooling, keepPreActivations: a.has("pre"), s.compute)
+            guard let t = acts[layer] else { throw LabError.unknownLayer(layer) }
+            let (c, h, w) = t.chw
+            let mean = t.data.reduce(0.0) { $0 + Double($1) } / Double(t.count)
+            let variance = t.data.reduce(0.0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(t.count)
+            let zeros = Double(t.data.filter { $0 == 0 }.count) / Double(t.count)
+            shell.say(String(format: "%@: (%d, %d, %d)  mean %.4g  std %.4g  min %.4g  max %.4g  zeros %.1f%%",
+                             layer as NSString, c, h, w, mean, variance.squareRoot(), Double(t.data.min()!), Double(t.data.max()!), 100 * zeros))
+            var channels = Array(0..<min(c, 16))
+            if let list = a.value("channels") {
+                channels = list.split(separator: ",").compactMap { Int($0) }
+                guard !channels.isEmpty, channels.allSatisfy({ (0..<c).contains($0) }) else {
+                    throw UsageError("--channels: numbers in 0…\(c - 1), comma-separated")
+                }
+            }
+            try shell.showPicture(Pictures.featureGrid(t, channels: channels), name: layer.replacingOccurrences(of: ":", with: "-"),
+                                  caption: "\(layer) channels \(channels.map(String.init).joined(separator: ","))")
+        },
+        Command(name: "gram", topic: "network", summary: "a layer's Gram matrix: heatmap, most correlated channels, style − result",
+                usage: "gram LAYER [--image content|style|result] [--top K] [--diff]", example: "gram block2_conv1 --top 5",
+                options: ["image", "top"], flags: ["diff"], completes: .layers) { shell, a in
+            guard a.positional.count == 1 else { throw UsageError("gram needs a LAYER") }
+            let s = try shell.session()
+            let layer = a.positional[0]
+            guard VGG19.isKnownLayer(layer), !layer.hasSuffix(":pre") else { throw LabError.unknownLayer(layer) }
+            func gramOf(_ which: String) throws -> Tensor {
+                let acts = try s.vgg.forward(try tensorFor(shell, which), upTo: [layer], pooling: s.configuration.loss.pooling, s.compute)
+                return try gramMatrix(acts.outputs[layer]!, s.compute)
+            }
+            var g = try gramOf(a.value("image") ?? "style")
+            var caption = "gram \(layer) of \(a.value("image") ?? "style")"
+            if a.has("diff") {
+                g = try gramOf("style").adding(try gramOf("result").scaled(by: -1))
+                caption = "gram \(layer): style − result"
+            }
+            let c = g.shape[0]
+            let top = try a.int("top", default: 5, in: 0...100)
+            // Correlation-like: G[a][b] / √(G[a][a] G[b][b]) for a < b.
+            var pairs: [(Int, Int, Double)] = []
+            for i in 0..<c { for j in (i + 1)..<max(i + 1, c) {
+                let d = Double(g.data[i * c + i]) * Double(g.data[j * c + j])
+                if d > 0 { pairs.append((i, j, Double(g.data[i * c + j]) / d.squareRoot())) }
+            } }
+            pairs.sort { abs($0.2) > abs($1.2) }
+            shell.say("\(caption): (\(c), \(c)), max |entry| \(String(format: "%.4g", Double(g.data.map { abs($0) }.max()!)))")
+            if !a.has("diff") && top > 0 {
+                shell.say("most correlated channel pairs (G[a][b] / √(G[a][a]·G[b][b])):")
+                for (i, j, r) in pairs.prefix(top) { shell.say(String(format: "  %3d – %3d   %.4f", i, j, r)) }
+            }
+            try shell.showPicture(Pictures.heatmap(g, signed: a.has("diff")), name: "gram-\(layer)", caption: caption)
+        },
+    ]
+
+    // MARK: - loss
+
+    static func parseTerm(_ text: String?) throws -> LossTerm {
+        switch text ?? "total" {
+        case "total": return .total
+        case "content": return .content
+        case "style": return .style(nil)
+        case "tv": return .totalVariation
+        case let t where t.hasPrefix("style:"): return .style(String(t.dropFirst(6)))
+        default: throw UsageError("--term is total, content, style, style:LAYER or tv")
+        }
+    }
+
+    static let loss: [Command] = [
+        Command(name: "loss", topic: "loss", summary: "every loss term at the current image, raw and weighted",
+                usage: "loss", example: "loss") { shell, _ in
+            let s = try shell.session()
+            let b = try s.evaluate(gradientOf: nil).breakdown
+            let c = s.configuration.loss
+            shell.say("term                     raw          weight       weighted")
+            for t in b.content { shell.say(String(format: "content %@ %12.5g  %11.4g  %12.5g", pad(t.layer, 16) as NSString, t.raw, c.contentWeight, t.weighted)) }
+            for (t, l) in zip(b.style, c.styleLayers) {
+                shell.say(String(format: "style   %@ %12.5g  %11.4g  %12.5g", pad(t.layer, 16) as NSString, t.raw, c.styleWeight * l.weight, t.weighted))
+            }
+            shell.say(String(format: "total variation          %12.5g  %11.4g  %12.5g", b.totalVariation.raw, c.totalVariationWeight, b.totalVariation.weighted))
+            shell.say(String(format: "total                                              %12.5g", b.total))
+        },
+        Command(name: "grad", topic: "loss", summary: "the gradient of the loss (or one term) with respect to the image",
+                usage: "grad [--term total|content|style|style:LAYER|tv]", example: "grad --term style:block1_conv1",
+                options: ["term"]) { shell, a in
+            let s = try shell.session()
+            let term = try parseTerm(a.value("term"))
+            let g = try s.evaluate(gradientOf: term).gradient!
+            let norm = g.data.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+            let maxAbs = Double(g.data.map { abs($0) }.max() ?? 0)
+            shell.say(String(format: "gradient of %@: ‖g‖₂ = %.5g, max |g| = %.5g", (a.value("term") ?? "total") as NSString, norm, maxAbs))
+            try shell.showPicture(Pictures.gradientMagnitude(g), name: "grad", caption: "|gradient| per pixel")
+        },
+        Command(name: "gradcheck", topic: "loss", summary: "check the gradient against finite differences (float64, slow: use small sizes)",
+                usage: "gradcheck [--pixels C,Y,X;C,Y,X…] [--step H]", example: "gradcheck --pixels 0,10,10;2,5,30",
+                options: ["pixels", "step"]) { shell, a in
+            let s = try shell.session()
+            guard let size = s.workingSize else { throw SessionError.needsContent }
+            guard size.width * size.height <= 160 * 160 else {
+                throw SessionError.invalid("gradcheck runs VGG19 in float64 plain loops; use a small image first (set --size 48)")
+            }
+            var pixels: [(c: Int, y: Int, x: Int)] = [(0, size.height / 2, size.width / 2), (1, size.height / 3, size.width / 4), (2, 1, 1)]
+            if let text = a.value("pixels") {
+                pixels = try text.split(separator: ";").map { item in
+                    let n = item.split(separator: ",").compactMap { Int($0) }
+                    guard n.count == 3 else { throw UsageError("--pixels is C,Y,X;C,Y,X…") }
+                    return (n[0], n[1], n[2])
+                }
+            }
+            let h = try a.double("step") ?? 1e-3
+            shell.say("pixel (c, y, x)     analytic (float32)   numeric (float64, h=\(h))   relative error")
+            for r in try s.gradientCheck(pixels: pixels, step: h) {
+                shell.say(String(format: "(%d, %3d, %3d)     %18.8g   %18.8g           %.2e", r.channel, r.y, r.x, r.analytic, r.numeric, r.relativeError))
+            }
+        },
+    ]
+
+    // MARK: - optimise
+
+    static func printRecord(_ shell: Shell, _ r: IterationRecord) {
+        shell.say(String(format: "iteration %4d  loss %@  (content %.4g, style %.4g, tv %.4g)  step %.4g  ‖g‖ %.4g  %.2f s",
+                         r.iteration + 1, formatLoss(r.total) as NSString, r.breakdown.contentTotal, r.breakdown.styleTotal,
+                         r.breakdown.totalVariation.weighted, r.stepSize, r.gradientNorm, r.seconds))
+    }
+
+    static let optimise: [Command] = [
+        Command(name: "optimizer", aliases: ["optimiser"], topic: "optimise", summary: "choose the optimiser and its settings, or show them",
+                usage: "optimizer [sgd|adam|lbfgs] [--lr X] [--momentum X] [--history N]", example: "optimizer adam --lr 5",
+                options: ["lr", "momentum", "history"], completes: .words(["sgd", "adam", "lbfgs"])) { shell, a in
+            let s = try shell.session()
+            var words = ["--optimizer"] + a.positional.prefix(1)
+            if a.positional.isEmpty { words = [] }
+            for key in ["lr", "momentum", "history"] { if let v = a.value(key) { words += ["--\(key)", v] } }
+            try TransferOptions.apply(try Arguments.parse(words, options: TransferOptions.valueOptions), to: s)
+            shell.say("optimizer \(s.optimizer.name): " + s.optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+        },
+        Command(name: "step", topic: "optimise", summary: "take N optimiser iterations (1 by default), printing each",
+                usage: "step [N]", example: "step 5") { shell, a in
+            let n = a.positional.first.map { Int($0) } ?? 1
+            guard let n, n >= 1 else { throw UsageError("step takes a positive count") }
+            let s = try shell.session()
+            for _ in 0..<n {
+                if shell.interruption.isSet { shell.say("interrupted; state kept at iteration \(s.iteration)"); return }
+                printRecord(shell, try s.step())
+            }
+        },
+        Command(name: "run", topic: "optimise", summary: "iterate until iteration N, reporting every K (Ctrl-C stops cleanly)",
+                usage: "run N [--every K] [--save PREFIX]", example: "run 100 --every 10", options: ["every", "save"]) { shell, a in
+            guard let target = a.positional.first.flatMap({ Int($0) }), target > 0 else { throw UsageError("run needs the iteration to reach") }
+            let s = try shell.session()
+            let every = try a.int("every", default: 10, in: 1...1_000_000)
+            guard target > s.iteration else { shell.say("already at iteration \(s.iteration)"); return }
+            var run = TransferRun()
+            run.iterations = target - s.iteration
+            run.every = every
+            run.prefix = a.value("save") ?? "\(shell.outputDirectory)/run"
+            let start = s.iteration
+            let outcome = run.run(s, interruption: shell.interruption, report: { _ in }, progress: { done, total, r in
+                if done % every == 0 || done == total { printRecord(shell, r) }
+            })
+            if outcome.interrupted { shell.say("interrupted after iteration \(s.iteration) (started at \(start)); state intact") }
+            if let e = outcome.error { throw SessionError.invalid(e) }
+            if a.value("save") != nil { shell.say("saved \(outcome.saved.count) image(s) as \(run.prefix)_at_iteration_N.png") }
+        },
+        Command(name: "rewind", topic: "optimise", summary: "go back to iteration N (image and optimiser state)",
+                usage: "rewind N", example: "rewind 0") { shell, a in
+            guard let n = a.positional.first.flatMap({ Int($0) }) else { throw UsageError("rewind needs an iteration") }
+            let s = try shell.session()
+            try s.rewind(to: n)
+            shell.say("back at iteration \(n)")
+        },
+        Command(name: "history", topic: "optimise", summary: "the iterations so far: a table, a plot, a PNG plot of every term",
+                usage: "history [--last N] [--png FILE]", example: "history --png out/losses.png", options: ["last", "png"]) { shell, a in
+            let s = try shell.session()
+            guard !s.history.isEmpty else { shell.say("no iterations yet (step, run)"); return }
+            let last = try a.int("last", default: 20, in: 1...1_000_000)
+            shell.say("iter  optimizer  total          content      style        tv           step        seconds")
+            for r in s.history.suffix(last) {
+                shell.say(String(format: "%4d  %@  %@  %-11.5g  %-11.5g  %-11.5g  %-10.4g  %.2f", r.iteration + 1, pad(r.optimizer, 9) as NSString,
+                                 pad(formatLoss(r.total), 13) as NSString, r.breakdown.contentTotal, r.breakdown.styleTotal,
+                                 r.breakdown.totalVariation.weighted, r.stepSize, r.seconds))
+            }
+            shell.say("total (log): " + TerminalPicture.sparkline(s.history.map(\.total), width: min(shell.columns - 14, 60)))
+            shell.say("snapshots kept for rewind: \(s.snapshots.iterations.count) (\(formatBytes(s.snapshots.totalBytes)) of \(formatBytes(s.snapshots.budgetBytes)))")
+            if let path = a.value("png") {
+                var series: [(String, [Double])] = [("total", s.history.map(\.total)), ("content", s.history.map(\.breakdown.contentTotal)),
+                                                    ("tv", s.history.map(\.breakdown.totalVariation.weighted))]
+                for (i, layer) in s.configuration.loss.styleLayers.enumerated() {
+                    series.append((layer.name, s.history.map { i < $0.breakdown.style.count ? $0.breakdown.style[i].weighted : .nan }))
+                }
+                try Pictures.plot(series).savePNG(path)
+                shell.say("plotted \(series.map(\.0).joined(separator: ", ")) (log scale) to \(path)")
+            }
+        },
+        Command(name: "reset", topic: "optimise", summary: "start again from the initial image (clears history)",
+                usage: "reset", example: "reset") { shell, _ in
+            try shell.session().resetCombination()
+            shell.say("combination image reset; iteration 0")
+        },
+    ]
+
+    // MARK: - settings
+
+    static let settings: [Command] = [
+        Command(name: "set", topic: "settings", summary: "change weights, layers, normalisation, pooling, size, backend, threads…",
+                usage: "set --OPTION VALUE …  (see help set)", example: "set --style-weight 1e-5 --pooling average",
+                options: TransferOptions.valueOptions, flags: TransferOptions.flagOptions) { shell, a in
+            guard !a.values.isEmpty || !a.flags.isEmpty else { throw UsageError("set needs at least one --OPTION\n\(TransferOptions.help)") }
+            let s = try shell.session()
+            try TransferOptions.apply(a, to: s)
+            shell.say("ok" + (s.iteration == 0 && s.combination != nil ? "" : "") )
+        },
+        Command(name: "config", topic: "settings", summary: "show the whole configuration",
+                usage: "config", example: "config") { shell, _ in
+            let s = try shell.session()
+            let c = s.configuration
+            let size = s.workingSize.map { "\($0.width)×\($0.height)" } ?? "(no content yet)"
+            shell.say("""
+            size            \(c.rows) rows → \(size), resize \(c.resize.rawValue), init \(c.initialImage)
+            content layers  \(c.loss.contentLayers.joined(separator: ", "))   weight \(c.loss.contentWeight)\(c.loss.averageContentAndTV ? " (mean)" : " (sum)")
+            style layers    \(c.loss.styleLayers.map { "\($0.name):\(String(format: "%.3g", $0.weight))" }.joined(separator: ", "))   weight \(c.loss.styleWeight)
+            normalisation   \(c.loss.normalization.rawValue)   pooling \(c.loss.pooling.rawValue)   tv weight \(c.loss.totalVariationWeight)
+            style scale     \(c.styleScale)   original colours \(c.preserveColors ? "yes" : "no")
+            optimizer       \(s.optimizer.name): \(s.optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+            compute         \(s.compute.backend) backend, \(s.compute.threads) threads
+            images          content \(s.contentPath ?? "none"); style \(s.styles.map(\.path).joined(separator: ", ").isEmpty ? "none" : s.styles.map(\.path).joined(separator: ", "))
+            iteration       \(s.iteration)
+            """)
+        },
+    ]
+
+    // MARK: - session
+
+    static let sessionCommands: [Command] = [
+        Command(name: "help", aliases: ["?"], topic: "session", summary: "list commands by topic, or show one command's usage and example",
+                usage: "help [COMMAND]", example: "help step", completes: .commands) { shell, a in
+            if let name = a.positional.first {
+                guard let c = find(name) else { throw UsageError("no command '\(name)'") }
+                shell.say("\(c.name) — \(c.summary)\nusage:   \(c.usage)\nexample: \(c.example)" + (c.aliases.isEmpty ? "" : "\naliases: \(c.aliases.joined(separator: ", "))"))
+                if c.name == "set" { shell.say(TransferOptions.help) }
+                return
+            }
+            for topic in topics {
+                shell.say("\(topic):")
+                for c in all where c.topic == topic { shell.say("  " + (c.name + String(repeating: " ", count: 11)).prefix(11) + c.summary) }
+            }
+            shell.say("help COMMAND shows its usage and an example; Tab completes commands, options, layers and files.")
+        },
+        Command(name: "quit", aliases: ["exit"], topic: "session", summary: "leave the shell (Ctrl-D too)",
+                usage: "quit", example: "quit") { _, _ in },
+    ]
+}
+
+/// `s` padded with spaces to `n` characters (String(format:)'s %-N@ does not pad on Linux).
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }

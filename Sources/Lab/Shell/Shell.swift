@@ -1,0 +1,181 @@
+import Foundation
+import Kernels
+
+/// The shell's engine: reads one command line at a time and runs it against a transfer session.
+/// It knows nothing of terminals: text goes to `output`, and the binary wires readline, pipes and
+/// scripts to `execute(_:)`. Tests drive it through the same entry point.
+public final class Shell: @unchecked Sendable {
+    public enum Outcome: Equatable { case ok, failed(String), quit }
+
+    public let output: (String) -> Void
+    /// 24-bit colour pictures (a terminal without NO_COLOR), or the plain fallback.
+    public var color: Bool
+    public var columns: Int
+    /// Where pictures and plots are written as PNG.
+    public var outputDirectory: String
+    public let interruption: Interruption
+    let weightsPath: String
+    let compute: Compute
+    private var loadedSession: TransferSession?
+    private var pictureCount = 0
+
+    public init(output: @escaping (String) -> Void, color: Bool = false, columns: Int = 80,
+                outputDirectory: String = "out", weightsPath: String = VGG19.defaultWeightsPath,
+                compute: Compute = Compute(), interruption: Interruption = Interruption(catchingSIGINT: false)) {
+        self.output = output
+        self.color = color
+        self.columns = columns
+        self.outputDirectory = outputDirectory
+        self.weightsPath = weightsPath
+        self.compute = compute
+        self.interruption = interruption
+    }
+
+    /// The session, loading VGG19 on first use (so `help` works without the weights).
+    public func session() throws -> TransferSession {
+        if let s = loadedSession { return s }
+        let s = TransferSession(vgg: try VGG19(weightsPath: weightsPath), compute: compute)
+        try s.configure { $0.rows = 128 }   // interactive default; `set --size 400` for the example's
+        loadedSession = s
+        return s
+    }
+
+    public var hasSession: Bool { loadedSession != nil }
+
+    func say(_ text: String) { output(text.hasSuffix("\n") ? text : text + "\n") }
+
+    /// Runs one line. Errors come back as one line, and change nothing.
+    @discardableResult
+    public func execute(_ line: String) -> Outcome {
+        let words: [String]
+        do { words = try tokenize(line) } catch { return fail("\(error)") }
+        guard let name = words.first else { return .ok }
+        if name.hasPrefix("#") { return .ok }
+        guard let command = CommandTable.find(name) else {
+            let near = CommandTable.nearest(to: name)
+            return fail("unknown command '\(name)'" + (near.isEmpty ? "" : " (did you mean \(near.joined(separator: " or "))?)") + "; type help")
+        }
+        if command.name == "quit" { return .quit }
+        do {
+            let args = try Arguments.parse(Array(words.dropFirst()), options: command.options, flags: command.flags)
+            interruption.clear()
+            try command.run(self, args)
+            return .ok
+        } catch let e as UsageError {
+            return fail("\(e.message) — usage: \(command.usage)")
+        } catch {
+            return fail("\(error)")
+        }
+    }
+
+    private func fail(_ message: String) -> Outcome {
+        let line = "error: " + message.replacingOccurrences(of: "\n", with: " ")
+        say(line)
+        return .failed(line)
+    }
+
+    /// Saves a picture under the output folder, prints its path, and draws it.
+    func showPicture(_ image: RGBImage, name: String, caption: String) throws {
+        pictureCount += 1
+        let path = "\(outputDirectory)/\(String(format: "%03d", pictureCount))-\(name).png"
+        try image.savePNG(path)
+        say("\(caption) — \(image.width)×\(image.height), saved \(path)")
+        output(TerminalPicture.render(image, columns: min(columns, 100), color: color))
+    }
+
+    /// Splits a line into words; "…" and '…' group words with spaces.
+    func tokenize(_ line: String) throws -> [String] {
+        var words: [String] = [], current = "", quote: Character? = nil, inWord = false
+        for ch in line {
+            if let q = quote {
+                if ch == q { quote = nil } else { current.append(ch) }
+            } else if ch == "\"" || ch == "'" {
+                quote = ch; inWord = true
+            } else if ch == " " || ch == "\t" {
+                if inWord { words.append(current); current = ""; inWord = false }
+            } else {
+                current.append(ch); inWord = true
+            }
+        }
+        if quote != nil { throw UsageError("unclosed quote") }
+        if inWord { words.append(current) }
+        return words
+    }
+
+    // MARK: - Scripts
+
+    /// Runs lines as a notebook: each echoed after a prompt, then its output. Stops at the first
+    /// failing line (reporting its number) unless `keepGoing`. Returns the number of failures.
+    public func runScript(_ lines: [String], name: String, keepGoing: Bool = false, echo: Bool = true) -> Int {
+        var failures = 0
+        for (i, line) in lines.enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            if echo { say("lab> \(trimmed)") }
+            switch execute(trimmed) {
+            case .ok: continue
+            case .quit: return failures
+            case .failed:
+                failures += 1
+                if !keepGoing {
+                    say("\(name):\(i + 1): stopped at this line (use --keep-going to go on)")
+                    return failures
+                }
+            }
+        }
+        return failures
+    }
+
+    // MARK: - Completion
+
+    /// Candidates for the word being typed, given the line before it.
+    public func completions(word: String, before: String) -> [String] {
+        let words = (try? tokenize(before)) ?? []
+        if words.isEmpty {
+            return CommandTable.all.flatMap { [$0.name] + $0.aliases }.filter { $0.hasPrefix(word) }.sorted()
+        }
+        guard let command = CommandTable.find(words[0]) else { return [] }
+        if word.hasPrefix("-") {
+            return (command.options + command.flags).map { "--" + $0 }.filter { $0.hasPrefix(word) }.sorted()
+        }
+        if let last = words.last, last.hasPrefix("--"), command.options.contains(String(last.dropFirst(2))) {
+            return OptionValues.candidates(for: String(last.dropFirst(2))).filter { $0.hasPrefix(word) }
+        }
+        switch command.completes {
+        case .none: return []
+        case .layers: return (VGG19.layerNames + ["content", "style", "result"]).filter { $0.hasPrefix(word) }
+        case .commands: return CommandTable.all.map(\.name).filter { $0.hasPrefix(word) }
+        case .files: return fileCompletions(word)
+        case .words(let list): return list.filter { $0.hasPrefix(word) }
+        }
+    }
+
+    func fileCompletions(_ word: String) -> [String] {
+        let dir = word.contains("/") ? String(word[..<word.lastIndex(of: "/")!]) + "/" : ""
+        let prefix = word.contains("/") ? String(word[word.index(after: word.lastIndex(of: "/")!)...]) : word
+        let listed = (try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []
+        return listed.filter { $0.hasPrefix(prefix) && !$0.hasPrefix(".") }.sorted().map { name in
+            var isDir: ObjCBool = false
+            FileManager.default.fileExists(atPath: dir + name, isDirectory: &isDir)
+            return dir + name + (isDir.boolValue ? "/" : "")
+        }
+    }
+}
+
+enum OptionValues {
+    static func candidates(for option: String) -> [String] {
+        switch option {
+        case "optimizer": return ["sgd", "adam", "lbfgs"]
+        case "backend": return Backend.allCases.map(\.rawValue)
+        case "normalization": return StyleNormalizationMode.allCases.map(\.rawValue)
+        case "pooling": return Pooling.allCases.map(\.rawValue)
+        case "resize": return ResizeFilter.allCases.map(\.rawValue)
+        case "init": return ["content", "style", "noise"]
+        case "preset": return ["keras", "any-size"]
+        case "image": return ["content", "style", "result"]
+        case "term": return ["total", "content", "style", "tv"] + VGG19.layerNames.filter { $0.contains("conv") }.map { "style:" + $0 }
+        case "content-layers", "style-layers": return VGG19.layerNames
+        default: return []
+        }
+    }
+}

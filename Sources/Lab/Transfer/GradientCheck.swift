@@ -1,0 +1,98 @@
+import Foundation
+import Kernels
+
+// Checking the gradient against finite differences. The network's float32 loss (~1e6) has a
+// resolution of ~0.25, far too coarse for a difference quotient, so the check evaluates the loss
+// again in float64 with the plain-loop reference kernels (the same generic code the kernel tests
+// check), at x ± h·e_i for each chosen pixel. That is slow — seconds per evaluation at 48×64 —
+// so it is meant for small images and a few pixels.
+
+public struct GradientCheckResult: Sendable {
+    public var channel: Int, y: Int, x: Int
+    public var analytic: Double     // from the session's backward pass (float32)
+    public var numeric: Double      // central difference in float64
+    public var relativeError: Double { abs(analytic - numeric) / max(abs(numeric), abs(analytic), 1e-30) }
+}
+
+/// The total loss at x (3, H, W), in Double, through the generic reference kernels.
+struct DoubleReferenceLoss {
+    let weights: [String: (w: [Double], b: [Double], c: Int, oc: Int)]
+    let configuration: LossConfiguration
+    let contentTargets: [String: [Double]]
+    let styleGrams: [String: [Double]]
+
+    init(vgg: VGG19, configuration: LossConfiguration, targets: LossTargets) {
+        var w: [String: (w: [Double], b: [Double], c: Int, oc: Int)] = [:]
+        for case .conv(let name, let c, let oc) in VGG19Architecture.layers {
+            let cw = vgg.weights[name]!
+            w[name] = (cw.weight.data.map(Double.init), cw.bias.data.map(Double.init), c, oc)
+        }
+        weights = w
+        self.configuration = configuration
+        contentTargets = targets.contentFeatures.mapValues { $0.data.map(Double.init) }
+        styleGrams = targets.styleGrams.mapValues { $0.data.map(Double.init) }
+    }
+
+    func loss(_ x: [Double], h: Int, w: Int) -> Double {
+        let c = configuration
+        let wanted = Set(c.layers)
+        var outputs: [String: (data: [Double], c: Int, h: Int, w: Int)] = [:]
+        var cur = x, ch = 3, hh = h, ww = w
+        for layer in VGG19Architecture.layers {
+            if outputs.count == wanted.count { break }
+            switch layer {
+            case .conv(let name, _, let oc):
+                let p = weights[name]!
+                var out: [Double] = []
+                conv2dForwardReference(out: &out, x: cur, weight: p.w, bias: p.b, c: ch, h: hh, w: ww, oc: oc, k: 3)
+                cur = reluForward(out)
+                ch = oc
+            case .pool:
+                cur = c.pooling == .max ? maxPool2x2Forward(cur, c: ch, h: hh, w: ww) : avgPool2x2Forward(cur, c: ch, h: hh, w: ww)
+                hh /= 2; ww /= 2
+            }
+            if wanted.contains(layer.name) { outputs[layer.name] = (cur, ch, hh, ww) }
+        }
+        var total = 0.0
+        for name in c.contentLayers {
+            let f = outputs[name]!
+            let per = c.averageContentAndTV ? 1 / Double(f.data.count) : 1
+            total += c.contentWeight * sumSquaredDifference(f.data, contentTargets[name]!) * per
+        }
+        let norm = c.normalization(rows: h, cols: w)
+        for layer in c.styleLayers {
+            let f = outputs[layer.name]!
+            let d = norm.denominator(channels: f.c, positions: f.h * f.w)
+            total += c.styleWeight * layer.weight * styleLossReference(f.data, targetGram: styleGrams[layer.name]!, c: f.c, m: f.h * f.w, denominator: d)
+        }
+        let tvPer = c.averageContentAndTV ? 1 / Double(3 * max(1, h - 1) * max(1, w - 1)) : 1
+        total += c.totalVariationWeight * totalVariationReference(x, c: 3, h: h, w: w) * tvPer
+        return total
+    }
+}
+
+extension TransferSession {
+    /// Compares the gradient of the total loss at `pixels` (channel, y, x) with central differences
+    /// of step `h` (on the 0–255 scale), computed in float64.
+    public func gradientCheck(pixels: [(c: Int, y: Int, x: Int)], step h: Double = 1e-3) throws -> [GradientCheckResult] {
+        guard let combination else { throw SessionError.needsContent }
+        let (_, height, width) = combination.chw
+        for p in pixels where !(0..<3).contains(p.c) || !(0..<height).contains(p.y) || !(0..<width).contains(p.x) {
+            throw SessionError.invalid("pixel (\(p.c), \(p.y), \(p.x)) is outside the (3, \(height), \(width)) image")
+        }
+        guard h > 0, h.isFinite else { throw SessionError.invalid("the step must be positive") }
+        let gradient = try evaluate(gradientOf: .total).gradient!
+        let reference = DoubleReferenceLoss(vgg: vgg, configuration: configuration.loss, targets: try targets())
+        var x = combination.data.map(Double.init)
+        return pixels.map { p in
+            let i = (p.c * height + p.y) * width + p.x
+            let original = x[i]
+            x[i] = original + h
+            let up = reference.loss(x, h: height, w: width)
+            x[i] = original - h
+            let down = reference.loss(x, h: height, w: width)
+            x[i] = original
+            return GradientCheckResult(channel: p.c, y: p.y, x: p.x, analytic: Double(gradient.data[i]), numeric: (up - down) / (2 * h))
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import CLineEdit
+import Foundation
+import Kernels
+import Lab
+
+/// Wires the shell to a terminal (readline), a pipe, or a script file.
+enum ShellMain {
+    nonisolated(unsafe) static var completingShell: Shell?
+
+    static func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
+
+    static func main(_ words: [String]) -> Int32 {
+        let a: Arguments
+        do { a = try Arguments.parse(words, options: ["script", "out"], flags: ["keep-going"]) } catch {
+            FileHandle.standardError.write(Data("lab: \(error)\n".utf8))
+            return 2
+        }
+        let terminal = isatty(1) == 1
+        let color = terminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        var size = winsize()
+        let columns = ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
+        let shell = Shell(output: write, color: color, columns: columns, outputDirectory: a.value("out") ?? "out",
+                          interruption: Interruption(catchingSIGINT: true))
+
+        if let path = a.value("script") {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                FileHandle.standardError.write(Data("lab: cannot read script \(path)\n".utf8))
+                return 2
+            }
+            let failures = shell.runScript(text.components(separatedBy: "\n"), name: path, keepGoing: a.has("keep-going"))
+            return failures == 0 ? 0 : 1
+        }
+        if isatty(0) != 1 {
+            // Piped input: a transcript, each command echoed before its output.
+            var lines: [String] = []
+            while let line = readLine() { lines.append(line) }
+            return shell.runScript(lines, name: "stdin", keepGoing: true) == 0 ? 0 : 1
+        }
+        return interactive(shell)
+    }
+
+    static func interactive(_ shell: Shell) -> Int32 {
+        completingShell = shell
+        nst_lineedit_init("nstlab") { word, before in
+            guard let shell = ShellMain.completingShell, let word, let before else { return nil }
+            let matches = shell.completions(word: String(cString: word), before: String(cString: before))
+            guard !matches.isEmpty else { return nil }
+            let list = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: matches.count + 1)
+            for (i, m) in matches.enumerated() { list[i] = strdup(m) }
+            list[matches.count] = nil
+            return list
+        }
+        let historyPath = ProcessInfo.processInfo.environment["NSTLAB_HISTORY"]
+            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".nstlab_history")
+        _ = nst_read_history(historyPath)
+        write("NST Lab — neural style transfer, one step at a time. Type help, or Tab to complete.\n")
+        while true {
+            guard let raw = nst_readline("lab> ") else { write("\n"); break }   // Ctrl-D
+            let line = String(cString: raw)
+            free(raw)
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            nst_add_history(trimmed)
+            if shell.execute(trimmed) == .quit { break }
+        }
+        _ = nst_write_history(historyPath, 1000)
+        return 0
+    }
+}
