@@ -14,6 +14,7 @@
 
 // MARK: - Reference (plain loops, summed in Double; generic so tests can run it in Double)
 
+@inlinable
 public func conv2dForwardReference<T: BinaryFloatingPoint>(
     out: inout [T], x: [T], weight: [T], bias: [T], c: Int, h: Int, w: Int, oc: Int, k: Int
 ) {
@@ -41,6 +42,7 @@ public func conv2dForwardReference<T: BinaryFloatingPoint>(
 }
 
 /// Overwrites dX with the gradient with respect to the input.
+@inlinable
 public func conv2dBackwardDataReference<T: BinaryFloatingPoint>(
     dX: inout [T], dOut: [T], weight: [T], c: Int, h: Int, w: Int, oc: Int, k: Int
 ) {

@@ -2,6 +2,7 @@
 //   forward:  G = F · Fᵀ,   G[a][b] = Σ_m F[a][m] · F[b][m]      (not normalised, as in the Keras example)
 //   backward: dF = (dG + dGᵀ) · F                                  (each F[a][m] appears in row a and column a)
 
+@inlinable
 public func gramForwardReference<T: BinaryFloatingPoint>(_ f: [T], c: Int, m: Int) -> [T] {
     var g = [T](repeating: 0, count: c * c)
     for a in 0..<c {
@@ -15,6 +16,7 @@ public func gramForwardReference<T: BinaryFloatingPoint>(_ f: [T], c: Int, m: In
 }
 
 /// Overwrites: returns dF (C, M).
+@inlinable
 public func gramBackwardReference<T: BinaryFloatingPoint>(dG: [T], f: [T], c: Int, m: Int) -> [T] {
     var dF = [T](repeating: 0, count: c * m)
     for a in 0..<c {

@@ -8,6 +8,7 @@ import Foundation
 //   forward:  L = Σ (a − b)²
 //   backward: dL/da = 2 (a − b)
 
+@inlinable
 public func sumSquaredDifference<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> Double {
     precondition(a.count == b.count)
     var sum = 0.0
@@ -19,6 +20,7 @@ public func sumSquaredDifference<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> 
 }
 
 /// Overwrites: returns dL/da.
+@inlinable
 public func sumSquaredDifferenceBackward<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> [T] {
     precondition(a.count == b.count)
     return (0..<a.count).map { 2 * (a[$0] - b[$0]) }
@@ -67,12 +69,14 @@ public enum StyleNormalization: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+@inlinable
 public func styleLossReference<T: BinaryFloatingPoint>(_ f: [T], targetGram s: [T], c: Int, m: Int, denominator: Double) -> Double {
     let g = gramForwardReference(f, c: c, m: m)
     return sumSquaredDifference(g, s) / denominator
 }
 
 /// Overwrites: returns dL/dF (C, M).
+@inlinable
 public func styleLossBackwardReference<T: BinaryFloatingPoint>(_ f: [T], targetGram s: [T], c: Int, m: Int, denominator: Double) -> [T] {
     let g = gramForwardReference(f, c: c, m: m)
     let dG = (0..<g.count).map { T(2 * (Double(g[$0]) - Double(s[$0])) / denominator) }
@@ -113,6 +117,7 @@ public func styleLossBackward(_ x: Tensor, targetGram: Tensor, _ norm: StyleNorm
 // The last row and column only enter through their neighbours, as in the example.
 // At a + b = 0 the derivative is 0 (the exponent is above 1), so flat regions are no kink.
 
+@inlinable
 public func totalVariationReference<T: BinaryFloatingPoint>(_ x: [T], c: Int, h: Int, w: Int) -> Double {
     var sum = 0.0
     for ci in 0..<c {
@@ -129,6 +134,7 @@ public func totalVariationReference<T: BinaryFloatingPoint>(_ x: [T], c: Int, h:
 }
 
 /// Overwrites: returns dL/dx (C, H, W).
+@inlinable
 public func totalVariationBackwardReference<T: BinaryFloatingPoint>(_ x: [T], c: Int, h: Int, w: Int) -> [T] {
     var g = [Double](repeating: 0, count: c * h * w)
     for ci in 0..<c {

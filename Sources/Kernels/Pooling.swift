@@ -8,6 +8,7 @@
 //
 // Memory-bound and cheap beside the convolutions, so one plain implementation serves every backend.
 
+@inlinable
 public func maxPool2x2Forward<T: BinaryFloatingPoint>(_ x: [T], c: Int, h: Int, w: Int) -> [T] {
     let oh = h / 2, ow = w / 2
     var out = [T](repeating: 0, count: c * oh * ow)
@@ -23,6 +24,7 @@ public func maxPool2x2Forward<T: BinaryFloatingPoint>(_ x: [T], c: Int, h: Int, 
 }
 
 /// Overwrites: returns dx (C, H, W).
+@inlinable
 public func maxPool2x2Backward<T: BinaryFloatingPoint>(dOut: [T], x: [T], c: Int, h: Int, w: Int) -> [T] {
     let oh = h / 2, ow = w / 2
     var dX = [T](repeating: 0, count: c * h * w)
@@ -39,6 +41,7 @@ public func maxPool2x2Backward<T: BinaryFloatingPoint>(dOut: [T], x: [T], c: Int
     return dX
 }
 
+@inlinable
 public func avgPool2x2Forward<T: BinaryFloatingPoint>(_ x: [T], c: Int, h: Int, w: Int) -> [T] {
     let oh = h / 2, ow = w / 2
     var out = [T](repeating: 0, count: c * oh * ow)
@@ -54,6 +57,7 @@ public func avgPool2x2Forward<T: BinaryFloatingPoint>(_ x: [T], c: Int, h: Int, 
 }
 
 /// Overwrites: returns dx (C, H, W).
+@inlinable
 public func avgPool2x2Backward<T: BinaryFloatingPoint>(dOut: [T], c: Int, h: Int, w: Int) -> [T] {
     let oh = h / 2, ow = w / 2
     var dX = [T](repeating: 0, count: c * h * w)

@@ -51,7 +51,7 @@ enum ShellMain {
             return list
         }
         let historyPath = ProcessInfo.processInfo.environment["NSTLAB_HISTORY"]
-            ?? (NSHomeDirectory() as NSString).appendingPathComponent(".nstlab_history")
+            ?? ((ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".nstlab_history")
         _ = nst_read_history(historyPath)
         write("NST Lab — neural style transfer, one step at a time. Type help, or Tab to complete.\n")
         while true {

@@ -86,6 +86,15 @@ enum CommandTable {
             default: throw UsageError("tensor shows content, style or result")
             }
             let (_, h, w) = t.chw
+            // Check the argument before printing anything: a failing command prints one line.
+            var pixel: (x: Int, y: Int)? = nil
+            if let p = a.value("pixel") {
+                let xy = p.split(separator: ",").compactMap { Int($0) }
+                guard xy.count == 2, (0..<w).contains(xy[0]), (0..<h).contains(xy[1]) else {
+                    throw UsageError("--pixel X,Y inside \(w)×\(h)")
+                }
+                pixel = (xy[0], xy[1])
+            }
             shell.say("\(which): shape (3, \(h), \(w)) = (channels, rows, columns); channel order B, G, R (Keras's caffe mode)")
             let plane = h * w
             for (c, name) in ["B", "G", "R"].enumerated() {
@@ -94,12 +103,7 @@ enum CommandTable {
                 shell.say(String(format: "  %@: mean %8.3f  min %8.3f  max %8.3f   (ImageNet mean %.3f subtracted)",
                                  name, mean, Double(values.min()!), Double(values.max()!), Double(imageNetMeanBGR[c])))
             }
-            if let p = a.value("pixel") {
-                let xy = p.split(separator: ",").compactMap { Int($0) }
-                guard xy.count == 2, (0..<w).contains(xy[0]), (0..<h).contains(xy[1]) else {
-                    throw UsageError("--pixel X,Y inside \(w)×\(h)")
-                }
-                let (x, y) = (xy[0], xy[1])
+            if let (x, y) = pixel {
                 let bgr = (0..<3).map { t.data[$0 * plane + y * w + x] }
                 let rgb = (0..<3).map { min(255, max(0, bgr[2 - $0] + imageNetMeanBGR[2 - $0])) }
                 shell.say(String(format: "  pixel (%d, %d): RGB (%.0f, %.0f, %.0f) → BGR − mean (%.3f, %.3f, %.3f)",

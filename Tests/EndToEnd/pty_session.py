@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Drives the real `lab` binary under a pseudo-terminal, as a person would: types commands, a Tab
+completion and a Ctrl-C, and checks what the screen shows. Standard library only (pty).
+
+    python3 Tests/EndToEnd/pty_session.py .build/release/lab FIXTURES_DIR
+Exit status 0 when every expectation held; otherwise the transcript is printed.
+"""
+import os
+import pty
+import select
+import sys
+import tempfile
+import time
+
+lab, fixtures = sys.argv[1], sys.argv[2]
+transcript = b""
+
+
+def read_until(fd, needle, timeout=120):
+    global transcript
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            transcript += chunk
+            if needle.encode() in transcript:
+                return True
+    return needle.encode() in transcript
+
+
+def fail(why):
+    sys.stdout.write(transcript.decode(errors="replace"))
+    print(f"\nFAILED: {why}")
+    sys.exit(1)
+
+
+home = tempfile.mkdtemp()
+env = dict(os.environ, HOME=home, NO_COLOR="1", TERM="xterm")
+pid, fd = pty.fork()
+if pid == 0:
+    os.execve(lab, [lab, "--out", os.path.join(home, "out")], env)
+
+if not read_until(fd, "lab> "):
+    fail("no prompt")
+os.write(fd, b"hel\t")                       # Tab completes the command name
+if not read_until(fd, "help"):
+    fail("tab completion did not complete 'hel'")
+os.write(fd, b" step\r")
+if not read_until(fd, "example: step 5"):
+    fail("help step")
+for line in ["set --size 48", f"content {fixtures}/content.png", f"style {fixtures}/style.png", "optimizer adam"]:
+    os.write(fd, line.encode() + b"\r")
+    if not read_until(fd, "lab> ", 120) :
+        fail(line)
+    time.sleep(0.2)
+os.write(fd, b"run 100000 --every 5\r")
+if not read_until(fd, "iteration   10"):
+    fail("run did not report")
+os.write(fd, b"\x03")                        # Ctrl-C during the run
+if not read_until(fd, "interrupted after iteration"):
+    fail("Ctrl-C did not stop the run")
+if not read_until(fd, "lab> "):
+    fail("no prompt after Ctrl-C")
+os.write(fd, b"history --last 2\r")
+if not read_until(fd, "snapshots kept"):
+    fail("state lost after Ctrl-C")
+mark = len(transcript)
+os.write(fd, b"some half-typed line\x03")    # Ctrl-C at the prompt drops the line
+time.sleep(0.5)
+os.write(fd, b"help rewind\r")
+if not read_until(fd, "usage:   rewind N"):
+    fail("no output after Ctrl-C at the prompt")
+if b"some half-typed linehelp" in transcript[mark:] or b"error" in transcript[mark:]:
+    fail("Ctrl-C at the prompt did not drop the half-typed line")
+os.write(fd, b"quit\r")
+_, status = os.waitpid(pid, 0)
+if os.WEXITSTATUS(status) != 0:
+    fail(f"exit status {os.WEXITSTATUS(status)}")
+history = os.path.join(home, ".nstlab_history")
+if not os.path.exists(history) or "optimizer adam" not in open(history).read():
+    fail("history file not written")
+print("pty session: ok")

@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+
+/// The real binary under a pseudo-terminal (Tests/EndToEnd/pty_session.py, Python's pty module):
+/// a prompt, Tab completion, a long run stopped by Ctrl-C with the state intact, the history file.
+@Suite("End to end", .serialized)
+struct EndToEndTests {
+    static let lab = Paths.repo + "/.build/release/lab"
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab)))
+    func shellUnderAPseudoTerminal() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", Paths.repo + "/Tests/EndToEnd/pty_session.py", EndToEndTests.lab, Paths.fixtures]
+        var env = ProcessInfo.processInfo.environment
+        env["NST_WEIGHTS"] = Paths.weights
+        p.environment = env
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(out)")
+        #expect(out.contains("pty session: ok"))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab)))
+    func pipedInputReadsLikeANotebook() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: EndToEndTests.lab)
+        p.arguments = ["--out", Paths.temporaryDirectory()]
+        let input = Pipe(), output = Pipe()
+        p.standardInput = input
+        p.standardOutput = output
+        try p.run()
+        input.fileHandleForWriting.write(Data("help step\nbogus\nhelp rewind\n".utf8))
+        try input.fileHandleForWriting.close()
+        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(out.hasPrefix("lab> help step\nstep — "))
+        #expect(out.contains("lab> bogus\nerror: unknown command 'bogus'"))
+        #expect(out.contains("lab> help rewind\nrewind — "))
+        #expect(p.terminationStatus == 1)   // one line failed
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab)))
+    func transferCommandRejectsBadArguments() throws {
+        for (args, expected) in [(["transfer"], "needs CONTENT and STYLE"), (["transfer", "a.png", "b.png"], "needs --out"),
+                                 (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--optimiser", "sgd"], "did you mean --optimizer"),
+                                 (["transfer", "/nonexistent.png", "b.png", "--out", "/tmp/x"], "no such file")] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: EndToEndTests.lab)
+            p.arguments = args
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = Pipe()
+            try p.run()
+            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            #expect(p.terminationStatus == 1 && text.contains(expected), "\(args): \(text)")
+        }
+    }
+}
