@@ -57,6 +57,12 @@ static void on_line(char *line) {
 
 static void on_sigint(int sig) { (void)sig; got_sigint = 1; }
 
+static char *prefill_text = NULL;
+void nst_set_prefill(const char *text) {
+    free(prefill_text);
+    prefill_text = text ? strdup(text) : NULL;
+}
+
 void nst_lineedit_init(const char *app_name, nst_completer completer) {
     rl_readline_name = app_name;
     swift_completer = completer;
@@ -75,6 +81,12 @@ char *nst_readline(const char *prompt) {
     line_done = 0;
     finished_line = NULL;
     rl_callback_handler_install(prompt, on_line);
+    if (prefill_text) {
+        rl_insert_text(prefill_text);
+        rl_redisplay();
+        free(prefill_text);
+        prefill_text = NULL;
+    }
     int fd = fileno(rl_instream ? rl_instream : stdin);
     while (!line_done) {
         fd_set fds;

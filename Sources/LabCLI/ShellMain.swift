@@ -9,7 +9,30 @@ enum ShellMain {
 
     static func write(_ text: String) { FileHandle.standardOutput.write(Data(text.utf8)) }
 
-    static func main(_ words: [String]) -> Int32 {
+    static var home: String { ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory() }
+
+    /// `lab run FILE.md …`: every ```lab cell, headless; fails on an error or an unmet expectation.
+    static func runFiles(_ words: [String]) -> Int32 {
+        guard let a = try? Arguments.parse(words, options: ["out"], flags: ["keep-going"]), !a.positional.isEmpty else {
+            FileHandle.standardError.write(Data("usage: lab run FILE.md … [--keep-going] [--out DIR]\n".utf8))
+            return 2
+        }
+        var failed = 0
+        for path in a.positional {
+            // A fresh shell per file: each lesson starts from nothing, as a reader would.
+            let shell = Shell(output: write, outputDirectory: a.value("out") ?? "out", interruption: Interruption(catchingSIGINT: true))
+            do {
+                if try shell.runLesson(path, keepGoing: a.has("keep-going")) > 0 { failed += 1 }
+            } catch {
+                FileHandle.standardError.write(Data("lab run: \(error)\n".utf8))
+                failed += 1
+            }
+        }
+        write("\(a.positional.count - failed) passed, \(failed) failed\n")
+        return failed == 0 ? 0 : 1
+    }
+
+    static func main(_ words: [String], openLesson: String? = nil) -> Int32 {
         let a: Arguments
         do { a = try Arguments.parse(words, options: ["script", "out"], flags: ["keep-going"]) } catch {
             FileHandle.standardError.write(Data("lab: \(error)\n".utf8))
@@ -21,6 +44,9 @@ enum ShellMain {
         let columns = ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
         let shell = Shell(output: write, color: color, columns: columns, outputDirectory: a.value("out") ?? "out",
                           interruption: Interruption(catchingSIGINT: true))
+        shell.progressPath = (home as NSString).appendingPathComponent(".nstlab_progress.json")
+        shell.prefill = { nst_set_prefill($0) }
+        if let n = openLesson { shell.execute("lesson \(n)") }
 
         if let path = a.value("script") {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -51,7 +77,7 @@ enum ShellMain {
             return list
         }
         let historyPath = ProcessInfo.processInfo.environment["NSTLAB_HISTORY"]
-            ?? ((ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".nstlab_history")
+            ?? (home as NSString).appendingPathComponent(".nstlab_history")
         _ = nst_read_history(historyPath)
         write("NST Lab — neural style transfer, one step at a time. Type help, or Tab to complete.\n")
         while true {

@@ -15,9 +15,15 @@ case "transfer":
     exit(TransferCommand.main(Array(args.dropFirst())))
 case "bench":
     exit(BenchCommand.main(Array(args.dropFirst())))
+case "run":
+    exit(ShellMain.runFiles(Array(args.dropFirst())))
+case "lesson":
+    exit(ShellMain.main(Array(args.dropFirst(2)), openLesson: args.count > 1 ? args[1] : nil))
 case "-h", "--help", "help":
     print("""
     usage: lab [--script FILE [--keep-going]]           the shell (reads commands from a pipe too)
+           lab lesson [N]                               the shell, with lesson N open
+           lab run FILE.md … [--keep-going]             run lessons or saved notebooks headless
            lab transfer CONTENT STYLE --out PREFIX [--iterations 4000] [--every 100] [options]
            lab bench [--sizes 128,256,512] [--backends simd,blas] [--json]
     inside the shell, `help` lists the commands

@@ -55,9 +55,9 @@ func dot(_ a: [Float], _ b: [Float]) -> Double {
 
 func checkFinite(_ loss: Double, _ g: [Float], at k: Int) throws {
     guard loss.isFinite else {
-        throw OptimizerError.nonFinite("the loss at iteration \(k) is \(loss)")
+        throw OptimizerError.nonFinite("the loss at iteration \(k + 1) is \(loss)")
     }
     guard g.allSatisfy({ $0.isFinite }) else {
-        throw OptimizerError.nonFinite("the gradient at iteration \(k) has non-finite entries")
+        throw OptimizerError.nonFinite("the gradient at iteration \(k + 1) has non-finite entries")
     }
 }

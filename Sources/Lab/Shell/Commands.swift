@@ -19,7 +19,7 @@ struct Command: Sendable {
 }
 
 enum CommandTable {
-    static let topics = ["images", "network", "loss", "optimise", "settings", "session"]
+    static let topics = ["images", "network", "loss", "optimise", "settings", "lessons", "session"]
 
     static func find(_ name: String) -> Command? { all.first { $0.name == name || $0.aliases.contains(name) } }
 
@@ -29,7 +29,7 @@ enum CommandTable {
         return scored.filter { $0.1 == best }.map(\.0)
     }
 
-    static let all: [Command] = images + network + loss + optimise + settings + sessionCommands
+    static let all: [Command] = images + network + loss + optimise + settings + notebookCommands + sessionCommands
 
     // MARK: - images
 

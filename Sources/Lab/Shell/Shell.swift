@@ -19,6 +19,22 @@ public final class Shell: @unchecked Sendable {
     private var loadedSession: TransferSession?
     private var pictureCount = 0
 
+    /// Lessons: where they are, where progress is kept, which one is open.
+    public var lessonsFolder = "lessons"
+    public var progressPath: String? = nil
+    var openLesson: Lesson?
+    var cellIndex = 0
+    /// Called by `edit` with a cell's command, for the terminal to put on the input line.
+    public var prefill: ((String) -> Void)?
+
+    /// Every command run, with what it printed and the pictures it saved: a notebook's material.
+    public struct Entry: Sendable { public var command: String; public var output: String; public var pictures: [String] }
+    public private(set) var transcript: [Entry] = []
+    private var capture = ""
+    private var capturedPictures: [String] = []
+    /// What the previous command printed (for `expect output …`).
+    public private(set) var lastOutput = ""
+
     public init(output: @escaping (String) -> Void, color: Bool = false, columns: Int = 80,
                 outputDirectory: String = "out", weightsPath: String = VGG19.defaultWeightsPath,
                 compute: Compute = Compute(), interruption: Interruption = Interruption(catchingSIGINT: false)) {
@@ -42,7 +58,11 @@ public final class Shell: @unchecked Sendable {
 
     public var hasSession: Bool { loadedSession != nil }
 
-    func say(_ text: String) { output(text.hasSuffix("\n") ? text : text + "\n") }
+    func say(_ text: String) {
+        let line = text.hasSuffix("\n") ? text : text + "\n"
+        capture += line
+        output(line)
+    }
 
     /// Runs one line. Errors come back as one line, and change nothing.
     @discardableResult
@@ -56,6 +76,15 @@ public final class Shell: @unchecked Sendable {
             return fail("unknown command '\(name)'" + (near.isEmpty ? "" : " (did you mean \(near.joined(separator: " or "))?)") + "; type help")
         }
         if command.name == "quit" { return .quit }
+        let previous = lastOutput
+        capture = ""
+        capturedPictures = []
+        defer {
+            if !["notebook", "expect"].contains(command.name) {
+                transcript.append(Entry(command: line.trimmingCharacters(in: .whitespaces), output: capture, pictures: capturedPictures))
+            }
+            lastOutput = command.name == "expect" ? previous : capture
+        }
         do {
             let args = try Arguments.parse(Array(words.dropFirst()), options: command.options, flags: command.flags)
             interruption.clear()
@@ -79,6 +108,7 @@ public final class Shell: @unchecked Sendable {
         pictureCount += 1
         let path = "\(outputDirectory)/\(String(format: "%03d", pictureCount))-\(name).png"
         try image.savePNG(path)
+        capturedPictures.append(path)
         say("\(caption) — \(image.width)×\(image.height), saved \(path)")
         output(TerminalPicture.render(image, columns: min(columns, 100), color: color))
     }

@@ -12,7 +12,7 @@ public enum TransferOptions {
 
     public static let help = """
       --preset keras|any-size     keras: the example's constants (default); any-size: Gatys normalisation,
-                                  means for content and TV, Adam — behaves from 64 to 512 px
+                                  means for content and TV, Adam — behaves from 64 to 512 px (size kept)
       --size ROWS                 rows of the working image (400); columns keep the content's aspect
       --optimizer sgd|adam|lbfgs  (sgd: lr 100·0.96^(k/100), the example)   --lr X   --momentum X   --history N
       --normalization keras|gatys style loss ÷ 4·3²·(rows·cols)²  or  ÷ 4·N²·M² per layer
@@ -28,11 +28,12 @@ public enum TransferOptions {
     public static func apply(_ a: Arguments, to session: TransferSession) throws {
         if let preset = a.value("preset") {
             switch preset {
+            // A preset sets the loss and the optimiser; the size and the images stay as they are.
             case "keras":
-                try session.configure { $0 = TransferConfiguration() }
+                try session.configure { let rows = $0.rows; $0 = TransferConfiguration(); $0.rows = rows }
                 session.setOptimizer(SGD())
             case "any-size":
-                try session.configure { $0 = .anySize }
+                try session.configure { let rows = $0.rows; $0 = .anySize; $0.rows = rows }
                 session.setOptimizer(Adam(learningRate: 5))
             default: throw UsageError("--preset is keras or any-size; got '\(preset)'")
             }

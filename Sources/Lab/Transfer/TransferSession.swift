@@ -312,7 +312,7 @@ public enum SessionError: Error, CustomStringConvertible, Equatable {
         case .needsStyle: return "no style image yet: load one first (style FILE)"
         case .invalid(let s): return s
         case .rejectedStep(let k, let reason):
-            return "step \(k) rejected: \(reason); the session is as it was before it. Try a smaller learning rate, rewind, or the Gatys normalisation"
+            return "step \(k + 1) rejected: \(reason); the session is as it was before it. Try a smaller learning rate, rewind, or the Gatys normalisation"
         case .notKept(let n, let near):
             return "iteration \(n) is not kept (snapshots are thinned to stay within their memory budget); nearest kept: \(near.map(String.init).joined(separator: ", "))"
         }

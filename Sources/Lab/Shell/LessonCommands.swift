@@ -1,0 +1,214 @@
+import Foundation
+import Kernels
+
+// Lessons, expectations and notebooks: the commands that make a session a notebook.
+
+struct ExpectationFailed: Error, CustomStringConvertible {
+    let message: String
+    var description: String { "expectation failed: \(message)" }
+}
+
+extension CommandTable {
+    static let notebookCommands: [Command] = [
+        Command(name: "expect", topic: "lessons", summary: "check a result: fails (and stops a lesson) when it does not hold",
+                usage: "expect output TEXT | loss OP X | term content|tv|style:LAYER OP X | iteration OP N | shape LAYER C,H,W | decreasing | error COMMAND…",
+                example: "expect loss < 6e6") { shell, a in
+            let p = a.positional
+            guard let kind = p.first else { throw UsageError("expect what?") }
+            func compare(_ value: Double, _ op: String, _ text: String) throws {
+                guard let target = Double(text) else { throw UsageError("'\(text)' is not a number") }
+                let ok: Bool
+                switch op {
+                case "<": ok = value < target
+                case "<=": ok = value <= target
+                case ">": ok = value > target
+                case ">=": ok = value >= target
+                case "==": ok = value == target
+                case "≈", "~":   // within 1e-3 relative, or the tolerance after ±
+                    let tol = p.count >= 5 && p[p.count - 2] == "±" ? Double(p.last!) ?? 1e-3 : 1e-3
+                    ok = abs(value - target) <= tol * max(abs(target), 1e-30)
+                default: throw UsageError("comparison is one of < <= > >= == ≈")
+                }
+                guard ok else { throw ExpectationFailed(message: "\(p.joined(separator: " ")) (the value is \(String(format: "%.8g", value)))") }
+                shell.say("ok: \(p.joined(separator: " ")) (\(String(format: "%.6g", value)))")
+            }
+            let s = { try shell.session() }
+            switch kind {
+            case "output":
+                let text = p.dropFirst().joined(separator: " ")
+                guard shell.lastOutput.contains(text) else {
+                    throw ExpectationFailed(message: "the previous output does not contain '\(text)'")
+                }
+                shell.say("ok: output contains '\(text)'")
+            case "loss":
+                guard p.count >= 3 else { throw UsageError("expect loss OP X") }
+                try compare(try s().evaluate(gradientOf: nil).breakdown.total, p[1], p[2])
+            case "term":
+                guard p.count >= 4 else { throw UsageError("expect term NAME OP X") }
+                let b = try s().evaluate(gradientOf: nil).breakdown
+                let value: Double
+                switch p[1] {
+                case "content": value = b.content.reduce(0) { $0 + $1.raw }
+                case "tv": value = b.totalVariation.raw
+                case let t where t.hasPrefix("style:"):
+                    guard let v = b.style.first(where: { $0.layer == String(t.dropFirst(6)) }) else { throw UsageError("no style layer \(t.dropFirst(6))") }
+                    value = v.raw
+                default: throw UsageError("term is content, tv or style:LAYER")
+                }
+                try compare(value, p[2], p[3])
+            case "iteration":
+                guard p.count == 3 else { throw UsageError("expect iteration OP N") }
+                try compare(Double(try s().iteration), p[1], p[2])
+            case "shape":
+                guard p.count == 3 else { throw UsageError("expect shape LAYER C,H,W") }
+                let session = try s()
+                let acts = try session.vgg.forward(try session.contentTensor(), upTo: [p[1]], session.compute)
+                let got = acts[p[1]]!.shape.map(String.init).joined(separator: ",")
+                guard got == p[2] else { throw ExpectationFailed(message: "\(p[1]) has shape \(got), not \(p[2])") }
+                shell.say("ok: \(p[1]) is (\(got))")
+            case "error":
+                // The command must fail — and leave the session as it was.
+                let command = p.dropFirst().joined(separator: " ")
+                let before = try s().iteration
+                guard case .failed(let why) = shell.execute(command) else {
+                    throw ExpectationFailed(message: "'\(command)' succeeded")
+                }
+                guard try s().iteration == before else { throw ExpectationFailed(message: "'\(command)' failed but changed the session") }
+                shell.say("ok: '\(command)' was refused (\(why.dropFirst(7).prefix(60))…), nothing changed")
+            case "decreasing":
+                let h = try s().history.map(\.total)
+                guard h.count >= 2, let first = h.first, let last = h.last, last < first else {
+                    throw ExpectationFailed(message: "the loss did not decrease over the recorded iterations (\(h.map { String(format: "%.4g", $0) }.joined(separator: ", ")))")
+                }
+                shell.say(String(format: "ok: the loss went from %.6g to %.6g", first, last))
+            default:
+                throw UsageError("expect output|loss|term|iteration|shape|decreasing|error")
+            }
+        },
+        Command(name: "lesson", topic: "lessons", summary: "list the lessons, or open one where you left it",
+                usage: "lesson [N] [--from-start]", example: "lesson 1", flags: ["from-start"]) { shell, a in
+            let all = Lesson.catalogue(in: shell.lessonsFolder)
+            guard !all.isEmpty else { throw SessionError.invalid("no lessons in \(shell.lessonsFolder)/") }
+            var progress = shell.progressPath.map(LessonProgress.load) ?? LessonProgress()
+            guard let arg = a.positional.first else {
+                for (i, path) in all.enumerated() {
+                    let lesson = try Lesson(path: path)
+                    let at = progress.cellByLesson[(path as NSString).lastPathComponent] ?? 0
+                    shell.say(String(format: "%2d  %@  (%d/%d cells)", i + 1, lesson.title, at, lesson.cells.count))
+                }
+                shell.say("lesson N opens one; then: next (run this cell), back, where, edit")
+                return
+            }
+            guard let n = Int(arg), (1...all.count).contains(n) else { throw UsageError("lesson number 1…\(all.count)") }
+            let lesson = try Lesson(path: all[n - 1])
+            let key = (lesson.path as NSString).lastPathComponent
+            shell.openLesson = lesson
+            shell.cellIndex = a.has("from-start") ? 0 : min(progress.cellByLesson[key] ?? 0, max(0, lesson.cells.count - 1))
+            progress.current = key
+            if let p = shell.progressPath { progress.save(p) }
+            shell.say("# \(lesson.title) — \(lesson.cells.count) cells")
+            showCell(shell)
+        },
+        Command(name: "next", topic: "lessons", summary: "run the lesson's current cell, then show the next",
+                usage: "next", example: "next") { shell, _ in
+            guard let lesson = shell.openLesson else { throw SessionError.invalid("no lesson open: lesson N") }
+            guard shell.cellIndex < lesson.cells.count else { shell.say("end of the lesson; lesson lists the others"); return }
+            let cell = lesson.cells[shell.cellIndex]
+            for command in cell.commands {
+                shell.say("lab> \(command)")
+                if case .failed(let why) = shell.execute(command) {
+                    throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(command)' (\(why)); fix and type next again, or edit")
+                }
+            }
+            shell.cellIndex += 1
+            saveProgress(shell)
+            if shell.cellIndex < lesson.cells.count { showCell(shell) } else { shell.say("— end of \(lesson.title) —") }
+        },
+        Command(name: "back", topic: "lessons", summary: "go back one cell in the open lesson", usage: "back", example: "back") { shell, _ in
+            guard shell.openLesson != nil else { throw SessionError.invalid("no lesson open: lesson N") }
+            shell.cellIndex = max(0, shell.cellIndex - 1)
+            saveProgress(shell)
+            showCell(shell)
+        },
+        Command(name: "where", topic: "lessons", summary: "which lesson and cell you are at, and that cell",
+                usage: "where", example: "where") { shell, _ in
+            guard shell.openLesson != nil else { throw SessionError.invalid("no lesson open: lesson N") }
+            showCell(shell)
+        },
+        Command(name: "edit", topic: "lessons", summary: "put the current cell's command on the input line to change before running",
+                usage: "edit", example: "edit") { shell, _ in
+            guard let lesson = shell.openLesson, shell.cellIndex < lesson.cells.count else { throw SessionError.invalid("no cell to edit") }
+            let text = lesson.cells[shell.cellIndex].commands.joined(separator: "; ")
+            if let prefill = shell.prefill { prefill(lesson.cells[shell.cellIndex].commands.first ?? "") } else { shell.say(text) }
+            shell.say("(edit and press Enter to run it yourself; next runs the cell as written)")
+        },
+        Command(name: "notebook", topic: "lessons", summary: "save this session as a Markdown notebook, pictures beside it",
+                usage: "notebook save FILE.md", example: "notebook save out/my-session.md", completes: .files) { shell, a in
+            guard a.positional.count == 2, a.positional[0] == "save" else { throw UsageError("notebook save FILE.md") }
+            try shell.saveNotebook(a.positional[1])
+        },
+    ]
+
+    static func showCell(_ shell: Shell) {
+        guard let lesson = shell.openLesson else { return }
+        guard shell.cellIndex < lesson.cells.count else { shell.say("end of the lesson"); return }
+        let cell = lesson.cells[shell.cellIndex]
+        shell.say("— \(lesson.title), cell \(shell.cellIndex + 1) of \(lesson.cells.count) —")
+        if !cell.prose.isEmpty { shell.say(cell.prose) }
+        for c in cell.commands { shell.say("    \(c)") }
+        shell.say("(next runs it)")
+    }
+
+    static func saveProgress(_ shell: Shell) {
+        guard let path = shell.progressPath, let lesson = shell.openLesson else { return }
+        var p = LessonProgress.load(path)
+        p.cellByLesson[(lesson.path as NSString).lastPathComponent] = shell.cellIndex
+        p.current = (lesson.path as NSString).lastPathComponent
+        p.save(path)
+    }
+}
+
+extension Shell {
+    /// Writes the transcript as Markdown: each command a ```lab cell (so `lab run` replays it),
+    /// its output in a text block, its pictures copied into FILE_files/ and shown inline.
+    func saveNotebook(_ path: String) throws {
+        let base = (path as NSString).deletingPathExtension
+        let assets = base + "_files"
+        try FileManager.default.createDirectory(atPath: assets, withIntermediateDirectories: true)
+        var md = "# NST Lab session\n\nSaved \(Date()). Run it again with `lab run \((path as NSString).lastPathComponent)`.\n\n"
+        for entry in transcript where !["lesson", "next", "back", "where", "edit", "help"].contains(entry.command.split(separator: " ").first.map(String.init) ?? "") {
+            md += "```lab\n\(entry.command)\n```\n"
+            let text = entry.output.trimmingCharacters(in: .newlines)
+            if !text.isEmpty { md += "```text\n\(text)\n```\n" }
+            for picture in entry.pictures {
+                let name = (picture as NSString).lastPathComponent
+                let target = assets + "/" + name
+                try? FileManager.default.removeItem(atPath: target)
+                try FileManager.default.copyItem(atPath: picture, toPath: target)
+                md += "![\(name)](\((assets as NSString).lastPathComponent)/\(name))\n"
+            }
+            md += "\n"
+        }
+        try md.write(toFile: path, atomically: true, encoding: .utf8)
+        say("saved \(transcript.count) command(s) to \(path), pictures in \(assets)/")
+    }
+
+    /// Runs a lesson or notebook file headless: every ```lab cell in order; an error or an unmet
+    /// expectation fails it. Returns the number of failures.
+    public func runLesson(_ path: String, keepGoing: Bool = false) throws -> Int {
+        let lesson = try Lesson(path: path)
+        say("# \(lesson.title)")
+        var failures = 0
+        for (i, cell) in lesson.cells.enumerated() {
+            for command in cell.commands {
+                say("lab> \(command)")
+                if case .failed = execute(command) {
+                    failures += 1
+                    say("\(path):\(cell.line): cell \(i + 1) failed")
+                    if !keepGoing { return failures }
+                }
+            }
+        }
+        return failures
+    }
+}
