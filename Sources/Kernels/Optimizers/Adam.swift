@@ -10,7 +10,7 @@ public struct Adam: Optimizer {
     public var beta1: Double
     public var beta2: Double
     public var epsilon: Double
-    public private(set) var iteration = 0
+    public internal(set) var iteration = 0
     var m: [Float] = []
     var v: [Float] = []
 

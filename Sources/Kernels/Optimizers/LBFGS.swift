@@ -16,7 +16,7 @@ public struct LBFGS: Optimizer {
     public var learningRate: Double
     public var historySize: Int
     public var maxLineSearch: Int
-    public private(set) var iteration = 0
+    public internal(set) var iteration = 0
     var s: [[Float]] = []
     var y: [[Float]] = []
     var current: (loss: Double, gradient: [Float])? = nil

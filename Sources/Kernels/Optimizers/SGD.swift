@@ -7,7 +7,7 @@ public struct SGD: Optimizer {
     public var decaySteps: Double
     public var decayRate: Double
     public var momentum: Double
-    public private(set) var iteration = 0
+    public internal(set) var iteration = 0
     var velocity: [Float] = []
 
     /// The example: SGD(ExponentialDecay(initial_learning_rate=100.0, decay_steps=100, decay_rate=0.96)).

@@ -142,6 +142,18 @@ extension CommandTable {
             if let prefill = shell.prefill { prefill(lesson.cells[shell.cellIndex].commands.first ?? "") } else { shell.say(text) }
             shell.say("(edit and press Enter to run it yourself; next runs the cell as written)")
         },
+        Command(name: "session", topic: "session", summary: "save the whole session (images, settings, optimiser, history) or reopen one",
+                usage: "session save|open FOLDER", example: "session save out/cat.nstlab", completes: .files) { shell, a in
+            guard a.positional.count == 2, ["save", "open"].contains(a.positional[0]) else { throw UsageError("session save|open FOLDER") }
+            let s = try shell.session()
+            if a.positional[0] == "save" {
+                try s.save(to: a.positional[1])
+                shell.say("saved the session at iteration \(s.iteration) to \(a.positional[1])/")
+            } else {
+                try s.open(a.positional[1])
+                shell.say("reopened \(a.positional[1]): iteration \(s.iteration), \(s.optimizer.name)")
+            }
+        },
         Command(name: "notebook", topic: "lessons", summary: "save this session as a Markdown notebook, pictures beside it",
                 usage: "notebook save FILE.md", example: "notebook save out/my-session.md", completes: .files) { shell, a in
             guard a.positional.count == 2, a.positional[0] == "save" else { throw UsageError("notebook save FILE.md") }

@@ -10,7 +10,7 @@ import Kernels
 // with content_l = Σ (F_l(comb) − F_l(content))², style_l = Σ (G_l(comb) − G_l(style))² / D_l
 // (D_l per StyleNormalization) and tv the Keras total variation (exponent 1.25).
 
-public struct StyleLayer: Equatable, Sendable {
+public struct StyleLayer: Equatable, Sendable, Codable {
     public var name: String
     public var weight: Double
     public init(_ name: String, weight: Double) { self.name = name; self.weight = weight }
@@ -23,7 +23,7 @@ public enum StyleNormalizationMode: String, CaseIterable, Sendable {
     case gatys
 }
 
-public struct LossConfiguration: Equatable, Sendable {
+public struct LossConfiguration: Equatable, Sendable, Codable {
     public var contentLayers = ["block5_conv2"]
     public var styleLayers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
         .map { StyleLayer($0, weight: 1.0 / 5) }

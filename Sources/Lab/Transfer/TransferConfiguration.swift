@@ -27,7 +27,7 @@ public enum InitialImage: Equatable, Sendable, CustomStringConvertible {
 }
 
 /// Everything a transfer depends on besides the images. The defaults are the Keras example.
-public struct TransferConfiguration: Equatable, Sendable {
+public struct TransferConfiguration: Equatable, Sendable, Codable {
     public var loss = LossConfiguration()
     /// Rows of the working image; columns follow the content's aspect (int(width · rows / height)).
     public var rows = 400

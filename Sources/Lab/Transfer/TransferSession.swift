@@ -246,6 +246,7 @@ public final class TransferSession: @unchecked Sendable {
     @discardableResult
     public func step() throws -> IterationRecord {
         guard var x = combination?.data, let shape = combination?.shape else { throw SessionError.needsContent }
+        let start = x
         let targets = try targets()
         let loss = StyleTransferLoss(vgg: vgg, configuration: configuration.loss)
         let compute = self.compute
@@ -257,7 +258,7 @@ public final class TransferSession: @unchecked Sendable {
             return (b.total, g!.data)
         }
         var o = optimizer
-        let start = DispatchTime.now().uptimeNanoseconds
+        let clock = DispatchTime.now().uptimeNanoseconds
         let result: OptimizerStep
         do {
             result = try o.step(&x, objective)
@@ -267,9 +268,11 @@ public final class TransferSession: @unchecked Sendable {
         guard x.allSatisfy({ $0.isFinite }) else {
             throw SessionError.rejectedStep(iteration: iteration, reason: "the update made the image non-finite")
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
         // The breakdown at the starting image: evaluated now, or carried from the last step (L-BFGS).
-        let breakdown = evaluated.first { $0.total == result.lossBefore } ?? breakdownAtCurrent ?? evaluated[0]
+        // (After a reopen or a change of objective nothing is carried: evaluate it, without a gradient.)
+        let breakdown = try evaluated.first { $0.total == result.lossBefore } ?? breakdownAtCurrent
+            ?? loss.evaluate(try Tensor(shape: shape, data: start), targets: targets, gradientOf: nil, compute).breakdown
         let record = IterationRecord(iteration: iteration, optimizer: o.name, breakdown: breakdown,
                                      stepSize: result.stepSize, gradientNorm: result.gradientNorm,
                                      evaluations: result.evaluations, seconds: seconds)
@@ -281,6 +284,19 @@ public final class TransferSession: @unchecked Sendable {
         snapshots.save(Snapshot(iteration: iteration, combination: combination!, optimizer: optimizer,
                                 breakdownAtCurrent: breakdownAtCurrent))
         return record
+    }
+
+    /// Puts a reopened session's image, optimiser and history in place (snapshots start afresh there).
+    func restore(combination: Tensor, optimizer: any Optimizer, history: [IterationRecord]) throws {
+        guard let size = workingSize, combination.shape == [3, size.height, size.width] else {
+            throw SessionError.invalid("the saved image does not match the saved size")
+        }
+        self.combination = combination
+        self.optimizer = optimizer
+        self.history = history
+        breakdownAtCurrent = nil
+        snapshots.removeAll()
+        snapshots.save(Snapshot(iteration: history.count, combination: combination, optimizer: optimizer, breakdownAtCurrent: nil))
     }
 
     /// Goes back to the state after iteration `n` (0: the initial image), if a snapshot of it is kept.
