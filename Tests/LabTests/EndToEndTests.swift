@@ -27,21 +27,11 @@ struct EndToEndTests {
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab)))
     func pipedInputReadsLikeANotebook() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: EndToEndTests.lab)
-        p.arguments = ["--out", Paths.temporaryDirectory()]
-        let input = Pipe(), output = Pipe()
-        p.standardInput = input
-        p.standardOutput = output
-        try p.run()
-        input.fileHandleForWriting.write(Data("help step\nbogus\nhelp rewind\n".utf8))
-        try input.fileHandleForWriting.close()
-        let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let (status, out) = try runLab(["--out", Paths.temporaryDirectory()], input: "help step\nbogus\nhelp rewind\n")
         #expect(out.hasPrefix("lab> help step\nstep — "))
         #expect(out.contains("lab> bogus\nerror: unknown command 'bogus'"))
         #expect(out.contains("lab> help rewind\nrewind — "))
-        #expect(p.terminationStatus == 1)   // one line failed
+        #expect(status == 1)   // one line failed
     }
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab)))
@@ -49,16 +39,8 @@ struct EndToEndTests {
         for (args, expected) in [(["transfer"], "needs CONTENT and STYLE"), (["transfer", "a.png", "b.png"], "needs --out"),
                                  (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--optimiser", "sgd"], "did you mean --optimizer"),
                                  (["transfer", "/nonexistent.png", "b.png", "--out", "/tmp/x"], "no such file")] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: EndToEndTests.lab)
-            p.arguments = args
-            let err = Pipe()
-            p.standardError = err
-            p.standardOutput = Pipe()
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 1 && text.contains(expected), "\(args): \(text)")
+            let (status, text) = try runLab(args)
+            #expect(status == 1 && text.contains(expected), "\(args): \(text)")
         }
     }
 }

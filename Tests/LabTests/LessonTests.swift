@@ -18,20 +18,8 @@ struct LessonTests {
 
     @Test(arguments: lessons)
     func lessonRunsHeadless(_ name: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: EndToEndTests.lab)
-        p.arguments = ["run", "lessons/" + name, "--out", Paths.temporaryDirectory()]
-        p.currentDirectoryURL = URL(fileURLWithPath: Paths.repo)   // lessons name images/… relative to the repo
-        var env = ProcessInfo.processInfo.environment
-        env["NST_WEIGHTS"] = Paths.weights
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text.suffix(3000))")
+        let (status, text) = try runLab(["run", "lessons/" + name, "--out", Paths.temporaryDirectory()])
+        #expect(status == 0, "\(text.suffix(3000))")
         #expect(text.hasSuffix("1 passed, 0 failed\n"))
     }
 }

@@ -68,3 +68,27 @@ func expectRelative(_ actual: Double, _ expected: Double, _ tolerance: Double, _
 func errorMessage(_ body: () throws -> Any) -> String? {
     do { _ = try body(); return nil } catch { return "\(error)" }
 }
+
+/// Runs the `lab` binary from the repository folder with the test weights; returns its status and output.
+func runLab(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Paths.repo + "/.build/release/lab")
+    p.arguments = arguments
+    p.currentDirectoryURL = URL(fileURLWithPath: Paths.repo)
+    var env = ProcessInfo.processInfo.environment
+    env["NST_WEIGHTS"] = Paths.weights
+    p.environment = env
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    let inPipe = Pipe()
+    if input != nil { p.standardInput = inPipe }
+    try p.run()
+    if let input {
+        inPipe.fileHandleForWriting.write(Data(input.utf8))
+        try inPipe.fileHandleForWriting.close()
+    }
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
