@@ -1,8 +1,5 @@
 import Dispatch
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Which implementation runs the heavy part (GEMM, and the convolutions built on it).
 public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -24,29 +21,7 @@ public struct Compute: Sendable {
     public init(backend: Backend = .simd, threads: Int = Compute.defaultThreads) {
         self.backend = backend
         self.threads = max(1, threads)
-        _ = Compute.allocatorTuned
     }
-
-    /// glibc serves every allocation above 128 KiB–32 MiB with a fresh mmap and unmaps it on free,
-    /// so each conv's im2col buffer, each GEMM's packing buffers and each activation tensor
-    /// page-faulted anew on every call: measured here, 28 ms of system time per 1024³ SGEMM and
-    /// threads stalling on each other's faults. Keeping freed memory in the heap instead makes
-    /// the second and later iterations fault-free. (PyTorch's CPU caching allocator exists for
-    /// the same reason.)
-    static let allocatorTuned: Bool = {
-        #if canImport(Glibc)
-        // <malloc.h> is not in Swift's Glibc module: look mallopt up instead.
-        typealias MalloptFunction = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(nil, "mallopt") else { return false }
-        let mallopt = unsafeBitCast(symbol, to: MalloptFunction.self)
-        let trimThreshold: Int32 = -1, mmapThreshold: Int32 = -3   // M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
-        _ = mallopt(mmapThreshold, 1 << 30)
-        _ = mallopt(trimThreshold, Int32.max)
-        return true
-        #else
-        return false
-        #endif
-    }()
 
     public static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
 
