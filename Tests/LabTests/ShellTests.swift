@@ -175,3 +175,15 @@ struct ShellTests {
         #expect(h.run("step").0 == .ok)   // and it goes on
     }
 }
+
+@Suite("Shell settings")
+struct ShellSettingsTests {
+    @Test func changingTheSizeSaysTheRunRestarted() throws {
+        let h = ShellHarness().loaded()
+        h.run("step 2")
+        #expect(h.run("set --style-weight 1e-5").1 == "ok\n")
+        let (_, out) = h.run("set --size 40")
+        #expect(out.hasPrefix("ok — the image size or starting image changed, so the run restarted at iteration 0 (2 iterations dropped"))
+        #expect(try h.shell.session().iteration == 0)
+    }
+}

@@ -369,8 +369,13 @@ enum CommandTable {
                 options: TransferOptions.valueOptions, flags: TransferOptions.flagOptions) { shell, a in
             guard !a.values.isEmpty || !a.flags.isEmpty else { throw UsageError("set needs at least one --OPTION\n\(TransferOptions.help)") }
             let s = try shell.session()
+            let before = s.iteration
             try TransferOptions.apply(a, to: s)
-            shell.say("ok" + (s.iteration == 0 && s.combination != nil ? "" : "") )
+            if before > 0 && s.iteration == 0 {
+                shell.say("ok — the image size or starting image changed, so the run restarted at iteration 0 (\(before) iterations dropped; session save keeps a run)")
+            } else {
+                shell.say("ok")
+            }
         },
         Command(name: "config", topic: "settings", summary: "show the whole configuration",
                 usage: "config", example: "config") { shell, _ in

@@ -138,8 +138,8 @@ extension CommandTable {
         Command(name: "edit", topic: "lessons", summary: "put the current cell's command on the input line to change before running",
                 usage: "edit", example: "edit") { shell, _ in
             guard let lesson = shell.openLesson, shell.cellIndex < lesson.cells.count else { throw SessionError.invalid("no cell to edit") }
-            let text = lesson.cells[shell.cellIndex].commands.joined(separator: "; ")
-            if let prefill = shell.prefill { prefill(lesson.cells[shell.cellIndex].commands.first ?? "") } else { shell.say(text) }
+            let commands = lesson.cells[shell.cellIndex].commands
+            if let prefill = shell.prefill { prefill(commands.first ?? "") } else { shell.say(commands.joined(separator: "; ")) }
             shell.say("(edit and press Enter to run it yourself; next runs the cell as written)")
         },
         Command(name: "session", topic: "session", summary: "save the whole session (images, settings, optimiser, history) or reopen one",
