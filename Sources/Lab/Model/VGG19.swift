@@ -15,7 +15,7 @@ public final class VGG19: @unchecked Sendable {
 
     public static let defaultWeightsPath: String = {
         if let p = ProcessInfo.processInfo.environment["NST_WEIGHTS"] { return p }
-        return "Weights/vgg19_notop.safetensors"
+        return ProjectFiles.locate("Weights/vgg19_notop.safetensors")
     }()
 
     public static var layerNames: [String] { VGG19Architecture.layers.map(\.name) }

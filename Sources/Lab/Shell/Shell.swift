@@ -20,7 +20,7 @@ public final class Shell: @unchecked Sendable {
     private var pictureCount = 0
 
     /// Lessons: where they are, where progress is kept, which one is open.
-    public var lessonsFolder = "lessons"
+    public var lessonsFolder = ProjectFiles.locate("lessons")
     public var progressPath: String? = nil
     var openLesson: Lesson?
     var cellIndex = 0
