@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Testing
 
 /// The real binary under a pseudo-terminal (Tests/EndToEnd/pty_session.py, Python's pty module):
@@ -42,5 +43,16 @@ struct EndToEndTests {
             let (status, text) = try runLab(args)
             #expect(status == 1 && text.contains(expected), "\(args): \(text)")
         }
+    }
+
+    /// Debian's OpenBLAS may misdetect the CPU; NST Lab names a kernel family before loading it,
+    /// unless the user set OPENBLAS_CORETYPE — then theirs wins.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab) && OpenBLAS.isAvailable))
+    func usersOpenBLASCoreTypeWins() throws {
+        let args = ["bench", "--sizes", "32", "--backends", "blas", "--repeats", "1"]
+        let (s1, theirs) = try runLab(args, environment: ["OPENBLAS_CORETYPE": "Prescott"])
+        #expect(s1 == 0 && theirs.contains("OpenBLAS: Prescott"), "\(theirs)")
+        let (s2, ours) = try runLab(args, environment: ["OPENBLAS_CORETYPE": nil])
+        #expect(s2 == 0 && (ours.contains("OpenBLAS: Haswell") || ours.contains("OpenBLAS: SkylakeX")), "\(ours)")
     }
 }

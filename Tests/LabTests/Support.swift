@@ -70,13 +70,14 @@ func errorMessage(_ body: () throws -> Any) -> String? {
 }
 
 /// Runs the `lab` binary from the repository folder with the test weights; returns its status and output.
-func runLab(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String) {
+func runLab(_ arguments: [String], input: String? = nil, environment: [String: String?] = [:]) throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: Paths.repo + "/.build/release/lab")
     p.arguments = arguments
     p.currentDirectoryURL = URL(fileURLWithPath: Paths.repo)
     var env = ProcessInfo.processInfo.environment
     env["NST_WEIGHTS"] = Paths.weights
+    for (key, value) in environment { env[key] = value }
     p.environment = env
     let out = Pipe()
     p.standardOutput = out
