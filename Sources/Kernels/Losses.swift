@@ -93,18 +93,26 @@ func checkStyleShapes(_ x: Tensor, _ targetGram: Tensor) throws -> (c: Int, m: I
 
 /// L = Σ (gram(x) − targetGram)² / D for x (C, H, W).
 public func styleLoss(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, _ compute: Compute) throws -> Double {
-    let s = try checkStyleShapes(x, targetGram)
-    let g = try gramMatrix(x, compute)
-    return sumSquaredDifference(g.data, targetGram.data) / norm.denominator(channels: s.c, positions: s.m)
+    try styleLossAndGradient(x, targetGram: targetGram, norm, wantGradient: false, compute).loss
 }
 
 /// dL/dx for styleLoss; returns (C, H, W).
 public func styleLossBackward(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, _ compute: Compute) throws -> Tensor {
+    try styleLossAndGradient(x, targetGram: targetGram, norm, wantGradient: true, compute).gradient!
+}
+
+/// The loss and, if wanted, dL/dx from one Gram matrix: a training step needs both, and the
+/// Gram matrix is the expensive part.
+public func styleLossAndGradient(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, wantGradient: Bool,
+                                 _ compute: Compute) throws -> (loss: Double, gradient: Tensor?) {
     let s = try checkStyleShapes(x, targetGram)
     let g = try gramMatrix(x, compute)
-    let scale = Float(2 / norm.denominator(channels: s.c, positions: s.m))
+    let d = norm.denominator(channels: s.c, positions: s.m)
+    let loss = sumSquaredDifference(g.data, targetGram.data) / d
+    guard wantGradient else { return (loss, nil) }
+    let scale = Float(2 / d)
     let dG = Tensor(validShape: g.shape, data: (0..<g.count).map { scale * (g.data[$0] - targetGram.data[$0]) })
-    return try gramMatrixBackward(dG, input: x, compute)
+    return (loss, try gramMatrixBackward(dG, input: x, compute))
 }
 
 // MARK: - Total variation loss (the Keras example's form)

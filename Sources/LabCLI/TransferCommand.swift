@@ -35,9 +35,8 @@ enum TransferCommand {
             try session.loadContent(a.positional[0])
             try session.loadStyle(a.positional[1])
             try TransferOptions.apply(a, to: session)
-            if !FileManager.default.fileExists(atPath: (prefix as NSString).deletingLastPathComponent.isEmpty ? "." : (prefix as NSString).deletingLastPathComponent) {
-                try FileManager.default.createDirectory(atPath: (prefix as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            }
+            let folder = (prefix as NSString).deletingLastPathComponent
+            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
             let size = session.workingSize!
             FileHandle.standardError.write(Data("transfer at \(size.width)×\(size.height), \(session.optimizer.name), backend \(session.compute.backend), \(run.iterations) iterations\n".utf8))
             let interruption = Interruption(catchingSIGINT: true)

@@ -105,9 +105,9 @@ public struct StyleTransferLoss {
         var breakdown = LossBreakdown()
         var layerGradients: [String: Tensor] = [:]
 
-        func accumulate(_ layer: String, _ g: Tensor, scale: Double) {
+        func accumulate(_ layer: String, _ g: Tensor, scale: Double) throws {
             let scaled = g.scaled(by: Float(scale))
-            layerGradients[layer] = layerGradients[layer].map { try! $0.adding(scaled) } ?? scaled
+            layerGradients[layer] = try layerGradients[layer].map { try $0.adding(scaled) } ?? scaled
         }
         func wanted(_ t: LossTerm) -> Bool {
             guard let term else { return false }
@@ -122,18 +122,16 @@ public struct StyleTransferLoss {
             let per = c.averageContentAndTV ? 1 / Double(f.count) : 1
             let raw = try contentLoss(f, target: target) * per
             breakdown.content.append((layer, raw, c.contentWeight * raw))
-            if wanted(.content) { accumulate(layer, try contentLossBackward(f, target: target), scale: c.contentWeight * per) }
+            if wanted(.content) { try accumulate(layer, try contentLossBackward(f, target: target), scale: c.contentWeight * per) }
         }
         let norm = c.normalization(rows: rows, cols: cols)
         for layer in c.styleLayers {
             guard let target = targets.styleGrams[layer.name] else { throw TransferError.targetsOutOfDate(layer.name) }
             let f = acts.outputs[layer.name]!
-            let raw = try styleLoss(f, targetGram: target, norm, compute)
+            let (raw, dF) = try styleLossAndGradient(f, targetGram: target, norm, wantGradient: wanted(.style(layer.name)), compute)
             let weight = c.styleWeight * layer.weight
             breakdown.style.append((layer.name, raw, weight * raw))
-            if wanted(.style(layer.name)) {
-                accumulate(layer.name, try styleLossBackward(f, targetGram: target, norm, compute), scale: weight)
-            }
+            if let dF { try accumulate(layer.name, dF, scale: weight) }
         }
         let tvPer = c.averageContentAndTV ? 1 / Double(3 * max(1, rows - 1) * max(1, cols - 1)) : 1
         let tv = try totalVariationLoss(combination) * tvPer
