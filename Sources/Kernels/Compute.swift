@@ -1,5 +1,8 @@
 import Dispatch
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Which implementation runs the heavy part (GEMM, and the convolutions built on it).
 public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
@@ -13,14 +16,57 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
-/// How to compute: the backend and how many threads it may use.
+/// How a 3×3 convolution is computed on the fast backends.
+public enum ConvAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// Direct forward; Winograd backward where it pays: see `Compute.convAlgorithm`.
+    case auto
+    /// im2col + GEMM: 9 multiplies per output per channel pair.
+    case direct
+    /// Winograd F(4×4, 3×3) both ways: 36 multiplies per 4×4 output tile per channel pair (4× fewer).
+    /// Fastest; exact ties in max pooling may then route the gradient differently from the reference.
+    case winograd
+
+    public var description: String { rawValue }
+}
+
+/// How to compute: the backend, how many threads it may use, and the convolution algorithm.
 public struct Compute: Sendable {
     public var backend: Backend
     public var threads: Int
+    public var conv: ConvAlgorithm
+    /// When set, the layers and loss terms record their times here (`profile`, `lab bench --profile`).
+    public var profiler: Profiler?
 
-    public init(backend: Backend = .simd, threads: Int = Compute.defaultThreads) {
+    public init(backend: Backend = .simd, threads: Int = Compute.defaultThreads, conv: ConvAlgorithm = .auto,
+                profiler: Profiler? = nil) {
         self.backend = backend
         self.threads = max(1, threads)
+        self.conv = conv
+        self.profiler = profiler
+    }
+
+    /// The algorithm a k×k convolution of x (C, H, W) into OC channels runs with (for a backward,
+    /// C and OC as that convolution sees them: dOut's channels in, dX's out). The reference
+    /// backend is always direct (plain loops); Winograd needs a 3×3 kernel.
+    public func convAlgorithm(c: Int, h: Int, w: Int, oc: Int, k: Int, backward: Bool) -> ConvAlgorithm {
+        if backend == .reference || k != 3 { return .direct }
+        switch conv {
+        case .direct, .winograd: return conv
+        case .auto:
+            // The forward pass decides where every ReLU and max pool sends the gradient, and exact
+            // ties in a pooling window are common (flat image regions). Winograd's rounding differs
+            // from tile position to tile position and breaks those ties at random: on the 400-row
+            // fixture the image gradient moved by 12 % (relative L2) and the example's SGD left the
+            // reference's trajectory. So the forward stays direct, as the reference computes it,
+            // and the backward — which makes no decisions — runs Winograd (2.5e-6 from direct).
+            if !backward { return .direct }
+            // Measured with kernels-bench and `profile` (README, "How the fast path works"): with 3
+            // channels on either side (block1_conv1 and its backward) the transforms cost more than
+            // the multiplies they save; with fewer than 64 tiles of 4×4 (a 16×16 map: block5 at
+            // 256²) the GEMMs are too thin to reuse the 4× larger transformed weights, and direct wins.
+            let tiles = ((h + 3) / 4) * ((w + 3) / 4)
+            return min(c, oc) >= 16 && tiles >= 64 ? .winograd : .direct
+        }
     }
 
     public static var defaultThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
@@ -29,6 +75,22 @@ public struct Compute: Sendable {
     public func checkAvailable() throws {
         if backend == .blas, case .failure(let error) = OpenBLAS.load() { throw error }
     }
+}
+
+/// Keeps freed memory in the C library's heap instead of returning it to the system. Every
+/// iteration allocates the same large activations again; freshly mapped memory costs one page
+/// fault per 4 KB on first touch, 20 % of an iteration at 512² (measured with `lab bench`).
+/// The peak memory does not change (the same sizes are reused). Call once, at start-up.
+public func keepFreedMemoryForReuse() {
+    #if canImport(Glibc)
+    // glibc's mallopt, which Swift's Glibc module does not export (it lives in <malloc.h>).
+    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+    let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+    let trimThreshold: Int32 = -1, mmapMax: Int32 = -4   // M_TRIM_THRESHOLD, M_MMAP_MAX in <malloc.h>
+    _ = mallopt(mmapMax, 0)                    // no separate mapping per large block…
+    _ = mallopt(trimThreshold, Int32.max)      // …and no returning the heap's top
+    #endif
 }
 
 /// Runs `body(i)` for i in 0..<count, spread over up to `threads` threads.

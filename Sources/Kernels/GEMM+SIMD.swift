@@ -74,11 +74,22 @@ private func gemmSingleThread(
     let kcMax = min(gemmKC, k)
     let ncMax = min(gemmNC, roundUp(n, gemmNR))
     let mcMax = min(gemmMC, roundUp(m, gemmMR))
-    let packedB = UnsafeMutableRawPointer.allocate(byteCount: kcMax * ncMax * 4, alignment: 64)
-        .bindMemory(to: Float.self, capacity: kcMax * ncMax)
-    let packedA = UnsafeMutableRawPointer.allocate(byteCount: kcMax * mcMax * 4, alignment: 64)
-        .bindMemory(to: Float.self, capacity: kcMax * mcMax)
-    defer { packedB.deallocate(); packedA.deallocate() }
+    ScratchPool.shared.withFloats(kcMax * ncMax) { packedB in
+        ScratchPool.shared.withFloats(kcMax * mcMax) { packedA in
+            gemmBlocks(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, packedA: packedA, packedB: packedB)
+        }
+    }
+}
+
+/// The BLIS loops over blocks of C, with the packing buffers given. Not inlined, for the reason above.
+@inline(never)
+private func gemmBlocks(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+    a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+    packedA: UnsafeMutablePointer<Float>, packedB: UnsafeMutablePointer<Float>
+) {
 
     for jc in stride(from: 0, to: n, by: gemmNC) {
         let nc = min(gemmNC, n - jc)

@@ -3,10 +3,14 @@
 //
 // max:      out[c][y][x] = max over the window x[c][2y+a][2x+b], a, b ∈ {0, 1}
 //           backward: the whole of dOut[c][y][x] goes to the window's argmax; on a tie,
-//           to the first in the order (0,0), (0,1), (1,0), (1,1).
+//           to the first in the order (0,0), (0,1), (1,0), (1,1). Exact ties are common (flat
+//           image regions give exactly equal activations under direct convolution: 12 % of
+//           block1_pool's windows on the 400-row fixture), which is why `ConvAlgorithm.auto` keeps
+//           the forward pass direct (see Compute.swift).
 // average:  out[c][y][x] = ¼ Σ_window x;   backward: each of the four gets ¼ dOut.
 //
-// Memory-bound and cheap beside the convolutions, so one plain implementation serves every backend.
+// Memory-bound and cheap beside the convolutions: the fast path is the same loops on raw
+// pointers, channels spread over the threads (results identical to the references).
 
 @inlinable
 public func maxPool2x2Forward<T: BinaryFloatingPoint>(_ x: [T], c: Int, h: Int, w: Int) -> [T] {
@@ -85,20 +89,98 @@ func checkPoolInput(_ x: Tensor) throws -> (c: Int, h: Int, w: Int) {
     return s
 }
 
-public func pool2x2(_ x: Tensor, _ kind: Pooling) throws -> Tensor {
+// MARK: - Fast path: the same loops on raw pointers, channels spread over the threads
+
+/// out (C, H/2, W/2) for x (C, H, W), channels ci in `channels`. Same operations, same order as
+/// the references above, so the results are identical.
+private func pool2x2ForwardChannels(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ kind: Pooling,
+                                    channels: Range<Int>, h: Int, w: Int) {
+    let oh = h / 2, ow = w / 2
+    for ci in channels {
+        for y in 0..<oh {
+            let top = x + (ci * h + 2 * y) * w, bottom = top + w
+            let dst = out + (ci * oh + y) * ow
+            if kind == .max {
+                for xx in 0..<ow { dst[xx] = max(max(top[2 * xx], top[2 * xx + 1]), max(bottom[2 * xx], bottom[2 * xx + 1])) }
+            } else {
+                for xx in 0..<ow { dst[xx] = (top[2 * xx] + top[2 * xx + 1] + bottom[2 * xx] + bottom[2 * xx + 1]) / 4 }
+            }
+        }
+    }
+}
+
+/// Overwrites dX (C, H, W) for channels in `channels`.
+private func pool2x2BackwardChannels(_ dX: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>,
+                                     _ x: UnsafePointer<Float>, _ kind: Pooling, channels: Range<Int>, h: Int, w: Int) {
+    let oh = h / 2, ow = w / 2
+    for ci in channels {
+        // An odd last row or column gets no gradient.
+        (dX + ci * h * w).update(repeating: 0, count: h * w)
+        for y in 0..<oh {
+            let row = (ci * h + 2 * y) * w
+            let g = dOut + (ci * oh + y) * ow
+            for xx in 0..<ow {
+                let i = row + 2 * xx
+                if kind == .average {
+                    let q = g[xx] / 4
+                    dX[i] = q; dX[i + 1] = q; dX[i + w] = q; dX[i + w + 1] = q
+                } else {
+                    // The first maximum in the order (0,0), (0,1), (1,0), (1,1), as the reference.
+                    var best = i
+                    if x[i + 1] > x[best] { best = i + 1 }
+                    if x[i + w] > x[best] { best = i + w }
+                    if x[i + w + 1] > x[best] { best = i + w + 1 }
+                    dX[best] += g[xx]
+                }
+            }
+        }
+    }
+}
+
+public func pool2x2(_ x: Tensor, _ kind: Pooling, _ compute: Compute = Compute(threads: 1)) throws -> Tensor {
     let s = try checkPoolInput(x)
-    let data = kind == .max ? maxPool2x2Forward(x.data, c: s.c, h: s.h, w: s.w)
-                            : avgPool2x2Forward(x.data, c: s.c, h: s.h, w: s.w)
-    return Tensor(validShape: [s.c, s.h / 2, s.w / 2], data: data)
+    if compute.backend == .reference {
+        let data = kind == .max ? maxPool2x2Forward(x.data, c: s.c, h: s.h, w: s.w)
+                                : avgPool2x2Forward(x.data, c: s.c, h: s.h, w: s.w)
+        return Tensor(validShape: [s.c, s.h / 2, s.w / 2], data: data)
+    }
+    let count = s.c * (s.h / 2) * (s.w / 2)
+    var out = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    let chunks = splitRange(s.c, parts: compute.threads, align: 1)
+    out.withUnsafeMutableBufferPointer { po in
+        x.data.withUnsafeBufferPointer { px in
+            let (o, i) = (po.baseAddress!, px.baseAddress!)
+            parallelFor(chunks.count, threads: compute.threads) { t in
+                pool2x2ForwardChannels(o, i, kind, channels: chunks[t], h: s.h, w: s.w)
+            }
+        }
+    }
+    return Tensor(validShape: [s.c, s.h / 2, s.w / 2], data: out)
 }
 
 /// dx for out = pool2x2(x); dOut is (C, H/2, W/2).
-public func pool2x2Backward(_ dOut: Tensor, input x: Tensor, _ kind: Pooling) throws -> Tensor {
+public func pool2x2Backward(_ dOut: Tensor, input x: Tensor, _ kind: Pooling,
+                            _ compute: Compute = Compute(threads: 1)) throws -> Tensor {
     let s = try checkPoolInput(x)
     guard dOut.shape == [s.c, s.h / 2, s.w / 2] else {
         throw KernelError.shape("pooling backward: dOut \(dOut.shape) does not match input \(x.shape)")
     }
-    let data = kind == .max ? maxPool2x2Backward(dOut: dOut.data, x: x.data, c: s.c, h: s.h, w: s.w)
-                            : avgPool2x2Backward(dOut: dOut.data, c: s.c, h: s.h, w: s.w)
-    return Tensor(validShape: x.shape, data: data)
+    if compute.backend == .reference {
+        let data = kind == .max ? maxPool2x2Backward(dOut: dOut.data, x: x.data, c: s.c, h: s.h, w: s.w)
+                                : avgPool2x2Backward(dOut: dOut.data, c: s.c, h: s.h, w: s.w)
+        return Tensor(validShape: x.shape, data: data)
+    }
+    var dX = [Float](unsafeUninitializedCapacity: x.count) { _, n in n = x.count }
+    let chunks = splitRange(s.c, parts: compute.threads, align: 1)
+    dX.withUnsafeMutableBufferPointer { pd in
+        dOut.data.withUnsafeBufferPointer { pg in
+            x.data.withUnsafeBufferPointer { px in
+                let (d, g, i) = (pd.baseAddress!, pg.baseAddress!, px.baseAddress!)
+                parallelFor(chunks.count, threads: compute.threads) { t in
+                    pool2x2BackwardChannels(d, g, i, kind, channels: chunks[t], h: s.h, w: s.w)
+                }
+            }
+        }
+    }
+    return Tensor(validShape: x.shape, data: dX)
 }

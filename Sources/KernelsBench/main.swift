@@ -1,6 +1,8 @@
 // kernels-bench: GFLOP/s of every VGG19 conv layer (forward, and backward with respect to
-// the input) at a 256×256 input, on the pure-Swift SIMD backend and on OpenBLAS, and of a
-// square SGEMM. A figure for people, not a test.
+// the input) at a 256×256 input: direct convolution (im2col + GEMM) on the pure-Swift SIMD
+// backend and on OpenBLAS, and Winograd F(4×4, 3×3) on the SIMD backend — all in direct-conv
+// FLOPs (2·OC·C·9·H·W), so the columns compare as speeds — and of a square SGEMM.
+// A figure for people, not a test.
 //
 //   swift run -c release kernels-bench [--size 256] [--repeats 5] [--threads N]
 
@@ -13,7 +15,16 @@ func argument(_ name: String, default value: Int) -> Int {
     return v
 }
 
+keepFreedMemoryForReuse()
 let size = argument("--size", default: 256)
+/// `--only simd|blas|wino` times one column (for a profiler).
+let only: String? = CommandLine.arguments.firstIndex(of: "--only").flatMap {
+    $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+}
+/// `--layer NAME` times one layer (for a profiler).
+let onlyLayer: String? = CommandLine.arguments.firstIndex(of: "--layer").flatMap {
+    $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
+}
 let repeats = argument("--repeats", default: 5)
 let threads = argument("--threads", default: Compute.defaultThreads)
 
@@ -30,11 +41,18 @@ func medianSeconds(_ body: () -> Void) -> Double {
 }
 
 
-func randomFloats(_ n: Int) -> [Float] { (0..<n).map { _ in Float.random(in: -1...1) } }
+// A seeded generator: the system one (getrandom per call) took more time than some layers.
+nonisolated(unsafe) var rng = SplitMix64(seed: 1)
+func randomFloats(_ n: Int) -> [Float] { (0..<n).map { _ in Float(rng.nextUnit() * 2 - 1) } }
 
 let backends: [Backend] = OpenBLAS.isAvailable ? [.simd, .blas] : [.simd]
+/// The columns of the conv table: a backend and an algorithm each.
+let columns: [(name: String, compute: Compute)] =
+    backends.map { ("\($0)", Compute(backend: $0, threads: threads, conv: .direct)) }
+    + [("wino", Compute(backend: .simd, threads: threads, conv: .winograd))]
 print("threads \(threads); OpenBLAS: \(OpenBLAS.isAvailable ? "core \(OpenBLAS.coreName)" : OpenBLAS.coreName)")
-print("median of \(repeats) runs; GFLOP/s = 2·OC·C·9·H·W / time\n")
+print("median of \(repeats) runs; GFLOP/s = 2·OC·C·9·H·W / time (direct-conv FLOPs, Winograd too)")
+print("simd, blas: im2col + GEMM; wino: Winograd F(4×4,3×3) on the SIMD micro-kernel; ×direct = wino ÷ simd speed\n")
 
 func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
@@ -42,15 +60,15 @@ func f1(_ x: Double) -> String { String(format: "%.1f", x) }
 
 var header = pad("layer @\(size)²", 16) + pad("C→OC", 10) + lpad("H×W", 8)
 for op in ["fwd", "bwd"] {
-    for b in backends { header += lpad("\(op) \(b)", 11) }
-    if backends.count == 2 { header += lpad("ratio", 7) }
+    for col in columns { header += lpad("\(op) \(col.name)", 10) }
+    header += lpad("×direct", 8)
 }
 print(header)
 
-var totals: [String: Double] = [:]  // seconds per (op, backend), summed over all 16 layers
+var totals: [String: Double] = [:]  // seconds per (op, column), summed over all 16 layers
 var totalFlops = 0.0
 var seen: [String: [String: Double]] = [:]
-for layer in VGG19Architecture.convInputs(height: size, width: size) {
+for layer in VGG19Architecture.convInputs(height: size, width: size) where onlyLayer == nil || onlyLayer == layer.name {
     let flops = 2.0 * Double(layer.oc * layer.c * 9 * layer.h * layer.w)
     totalFlops += flops
     let key = "\(layer.c)-\(layer.oc)-\(layer.h)"
@@ -60,33 +78,35 @@ for layer in VGG19Architecture.convInputs(height: size, width: size) {
         let weight = try! Tensor(shape: [layer.oc, layer.c, 3, 3], data: randomFloats(layer.oc * layer.c * 9).map { $0 * 0.05 })
         let bias = try! Tensor(shape: [layer.oc], data: randomFloats(layer.oc))
         let dOut = try! Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w))
+        let mask = relu(try! Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w)))
         var times: [String: Double] = [:]
-        for b in backends {
-            let compute = Compute(backend: b, threads: threads)
-            times["fwd \(b)"] = medianSeconds { _ = try! conv2d(x, weight: weight, bias: bias, compute) }
-            times["bwd \(b)"] = medianSeconds { _ = try! conv2dBackwardData(dOut, weight: weight, compute) }
+        for col in columns {
+            if let only, only != col.name { times["fwd \(col.name)"] = .nan; times["bwd \(col.name)"] = .nan; continue }
+            // As VGG19 runs them: the ReLU fused into the forward, its mask into the backward.
+            times["fwd \(col.name)"] = medianSeconds { _ = try! conv2d(x, weight: weight, bias: bias, relu: true, col.compute) }
+            times["bwd \(col.name)"] = medianSeconds { _ = try! conv2dBackwardData(dOut, weight: weight, reluOutput: mask, col.compute) }
         }
         seen[key] = times
     }
     let times = seen[key]!
     var line = pad(layer.name, 16) + pad("\(layer.c)→\(layer.oc)", 10) + lpad("\(layer.h)×\(layer.w)", 8)
     for op in ["fwd", "bwd"] {
-        for b in backends {
-            let t = times["\(op) \(b)"]!
-            totals["\(op) \(b)", default: 0] += t
-            line += lpad(f1(flops / t / 1e9), 11)
+        for col in columns {
+            let t = times["\(op) \(col.name)"]!
+            totals["\(op) \(col.name)", default: 0] += t
+            line += lpad(f1(flops / t / 1e9), 10)
         }
-        if backends.count == 2 { line += lpad(String(format: "%.2f", times["\(op) blas"]! / times["\(op) simd"]!), 7) }
+        line += lpad(String(format: "%.2f", times["\(op) simd"]! / times["\(op) wino"]!), 8)
     }
     print(line)
 }
 var line = pad("all 16 convs", 34)
 for op in ["fwd", "bwd"] {
-    for b in backends { line += lpad(f1(totalFlops / totals["\(op) \(b)"]! / 1e9), 11) }
-    if backends.count == 2 { line += lpad(String(format: "%.2f", totals["\(op) blas"]! / totals["\(op) simd"]!), 7) }
+    for col in columns { line += lpad(f1(totalFlops / totals["\(op) \(col.name)"]! / 1e9), 10) }
+    line += lpad(String(format: "%.2f", totals["\(op) simd"]! / totals["\(op) wino"]!), 8)
 }
 print(line)
-print("\n(ratio = SIMD GFLOP/s ÷ BLAS GFLOP/s; the all-16 row is total FLOPs ÷ total time)\n")
+print("\n(×direct = Winograd speed ÷ direct SIMD speed; the all-16 row is total FLOPs ÷ total time)\n")
 
 print(pad("sgemm n×n×n", 16) + backends.map { lpad("\($0)", 11) }.joined() + (backends.count == 2 ? lpad("ratio", 7) : ""))
 for n in [1024, 2048] {

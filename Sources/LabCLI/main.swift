@@ -9,6 +9,7 @@ import Lab
 //   lab bench …                                per-iteration timings
 
 let args = Array(CommandLine.arguments.dropFirst())
+keepFreedMemoryForReuse()
 
 switch args.first {
 case "transfer":
@@ -25,7 +26,7 @@ case "-h", "--help", "help":
            lab lesson [N]                               the shell, with lesson N open
            lab run FILE.md … [--keep-going]             run lessons or saved notebooks headless
            lab transfer CONTENT STYLE --out PREFIX [--iterations 4000] [--every 100] [options]
-           lab bench [--sizes 128,256,512] [--backends simd,blas] [--json]
+           lab bench [--sizes 128,256,512] [--backends simd,blas] [--conv auto|direct|winograd] [--profile] [--json]
     inside the shell, `help` lists the commands
     """)
 default:

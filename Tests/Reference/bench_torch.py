@@ -88,6 +88,7 @@ def main():
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--lab", help="path of the lab binary, to print the ratio")
+    p.add_argument("--convs", default="auto", help="lab's convolution algorithms to time, e.g. auto,winograd,direct")
     args = p.parse_args()
     w = {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(WEIGHTS).items()}
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -98,13 +99,16 @@ def main():
         torch_times[size] = it
         print(f"{size}²  iteration {it:.3f} s  forward {fwd:.3f} s")
     if args.lab:
-        out = subprocess.run([args.lab, "bench", "--json", "--sizes", args.sizes, "--repeats", str(args.repeats),
-                              "--threads", str(args.threads)], capture_output=True, text=True, check=True).stdout
         print("\nlab ÷ PyTorch (iteration time; below 1 is faster than PyTorch)")
-        for line in out.splitlines():
-            r = json.loads(line)
-            print(f"{r['size']}²  {r['backend']:<6} lab {r['iterationSeconds']:.3f} s  PyTorch {torch_times[r['size']]:.3f} s  "
-                  f"ratio {r['iterationSeconds'] / torch_times[r['size']]:.2f}  peak {r['peakResidentBytes'] / 2**30:.2f} GiB")
+        for conv in args.convs.split(","):
+            out = subprocess.run([args.lab, "bench", "--json", "--sizes", args.sizes, "--repeats", str(args.repeats),
+                                  "--threads", str(args.threads), "--conv", conv],
+                                 capture_output=True, text=True, check=True).stdout
+            for line in out.splitlines():
+                r = json.loads(line)
+                print(f"{r['size']}²  {r['backend']:<6} conv {conv:<9} lab {r['iterationSeconds']:.3f} s  "
+                      f"PyTorch {torch_times[r['size']]:.3f} s  ratio {r['iterationSeconds'] / torch_times[r['size']]:.2f}  "
+                      f"peak {r['peakResidentBytes'] / 2**30:.2f} GiB")
 
 
 if __name__ == "__main__":

@@ -78,16 +78,29 @@ public final class VGG19: @unchecked Sendable {
         var x = image
         for layer in VGG19Architecture.layers.prefix(deepest + 1) {
             switch layer {
-            case .conv(let name, _, _):
+            case .conv(let name, let c, let oc):
                 let w = weights[name]!
-                let z = try conv2d(x, weight: w.weight, bias: w.bias, compute)
-                if keepPreActivations { pre[name] = z }
-                x = relu(z)
+                let (h, wd) = (x.shape[1], x.shape[2])
+                let algorithm = compute.convAlgorithm(c: c, h: h, w: wd, oc: oc, k: 3, backward: false)
+                let flops = 2.0 * Double(c * oc * 9 * h * wd)
+                if keepPreActivations {
+                    let z = try compute.timed(name, "conv", algorithm: "\(algorithm)", flops: flops) {
+                        try conv2d(x, weight: w.weight, bias: w.bias, compute)
+                    }
+                    pre[name] = z
+                    x = compute.timed(name, "relu") { relu(z) }
+                } else {
+                    // The ReLU is fused into the convolution's last pass.
+                    x = try compute.timed(name, "conv+relu", algorithm: "\(algorithm)", flops: flops) {
+                        try conv2d(x, weight: w.weight, bias: w.bias, relu: true, compute)
+                    }
+                }
             case .pool:
                 guard x.shape[1] >= 2, x.shape[2] >= 2 else {
                     throw LabError.imageTooSmall(layer.name, x.shape)
                 }
-                x = try pool2x2(x, pooling)
+                let input = x
+                x = try compute.timed(layer.name, "\(pooling) pool") { try pool2x2(input, pooling, compute) }
             }
             outputs[layer.name] = x
             computed.append(layer.name)
@@ -119,12 +132,19 @@ public final class VGG19: @unchecked Sendable {
             guard let dOut = g else { continue }
             let input = i == 0 ? a.input : a.outputs[VGG19Architecture.layers[i - 1].name]!
             switch layer {
-            case .conv(let name, _, _):
-                // The output is relu(z); z > 0 exactly where the output is > 0.
-                let dz = try reluBackward(dOut, input: a.outputs[name]!)
-                g = try conv2dBackwardData(dz, weight: weights[name]!.weight, compute)
+            case .conv(let name, let c, let oc):
+                // The output is relu(z); z > 0 exactly where the output is > 0, so the output is
+                // the ReLU's mask (applied inside the convolution's backward).
+                let (h, w) = (dOut.shape[1], dOut.shape[2])
+                let algorithm = compute.convAlgorithm(c: oc, h: h, w: w, oc: c, k: 3, backward: true)
+                g = try compute.timed(name, "relu+conv backward", algorithm: "\(algorithm)",
+                                      flops: 2.0 * Double(c * oc * 9 * h * w)) {
+                    try conv2dBackwardData(dOut, weight: weights[name]!.weight, reluOutput: a.outputs[name]!, compute)
+                }
             case .pool:
-                g = try pool2x2Backward(dOut, input: input, a.pooling)
+                g = try compute.timed(layer.name, "\(a.pooling) pool backward") {
+                    try pool2x2Backward(dOut, input: input, a.pooling, compute)
+                }
             }
         }
         return g!

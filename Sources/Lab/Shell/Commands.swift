@@ -324,6 +324,18 @@ enum CommandTable {
             if let e = outcome.error { throw SessionError.invalid(e) }
             if a.value("save") != nil { shell.say("saved \(outcome.saved.count) image(s) as \(run.prefix)_at_iteration_N.png") }
         },
+        Command(name: "profile", topic: "optimise", summary: "where one iteration's time goes: each layer's forward and backward, losses, update",
+                usage: "profile [--conv auto|direct|winograd]", example: "profile --conv direct",
+                options: ["conv"], completes: .none) { shell, a in
+            let s = try shell.session()
+            let saved = s.compute
+            defer { s.compute = saved }   // --conv applies to this measurement only
+            if let conv = try a.choice("conv", ConvAlgorithm.self) { s.compute.conv = conv }
+            let (entries, total) = try s.profile()
+            shell.say("one iteration at \(s.workingSize.map { "\($0.width)×\($0.height)" } ?? "?"), \(s.compute.backend) backend, "
+                      + "\(s.compute.threads) threads, convolutions \(s.compute.conv) (the image is not changed)")
+            shell.say(ProfileReport.format(entries, totalSeconds: total))
+        },
         Command(name: "rewind", topic: "optimise", summary: "go back to iteration N (image and optimiser state)",
                 usage: "rewind N", example: "rewind 0") { shell, a in
             guard let n = a.positional.first.flatMap({ Int($0) }) else { throw UsageError("rewind needs an iteration") }
@@ -389,7 +401,7 @@ enum CommandTable {
             normalisation   \(c.loss.normalization.rawValue)   pooling \(c.loss.pooling.rawValue)   tv weight \(c.loss.totalVariationWeight)
             style scale     \(c.styleScale)   original colours \(c.preserveColors ? "yes" : "no")
             optimizer       \(s.optimizer.name): \(s.optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
-            compute         \(s.compute.backend) backend, \(s.compute.threads) threads
+            compute         \(s.compute.backend) backend, \(s.compute.threads) threads, convolutions \(s.compute.conv)
             images          content \(s.contentPath ?? "none"); style \(s.styles.map(\.path).joined(separator: ", ").isEmpty ? "none" : s.styles.map(\.path).joined(separator: ", "))
             iteration       \(s.iteration)
             """)

@@ -11,6 +11,9 @@ public struct IterationBenchmark: Codable, Sendable {
     public var forwardSeconds: Double       // median, VGG19 forward to the deepest loss layer
     public var gflopPerIteration: Double    // conv FLOPs of forward + backward-data
     public var peakResidentBytes: Int
+    public var conv: String = ConvAlgorithm.auto.rawValue
+    /// ProfileReport's table of one more iteration, when asked for.
+    public var profile: String?
 
     public var gflops: Double { gflopPerIteration / iterationSeconds }
 
@@ -24,7 +27,7 @@ public struct IterationBenchmark: Codable, Sendable {
         return 2 * total / 1e9
     }
 
-    public static func run(vgg: VGG19, size: Int, compute: Compute, repeats: Int) throws -> IterationBenchmark {
+    public static func run(vgg: VGG19, size: Int, compute: Compute, repeats: Int, profile: Bool = false) throws -> IterationBenchmark {
         var rng = SplitMix64(seed: 42)
         func randomImage() -> RGBImage {
             RGBImage(width: size, height: size, pixels: (0..<(size * size * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
@@ -52,9 +55,51 @@ public struct IterationBenchmark: Codable, Sendable {
         let deepest = layers.max { VGG19.index(of: $0)! < VGG19.index(of: $1)! }!
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        return IterationBenchmark(size: size, backend: compute.backend.rawValue, threads: compute.threads,
-                                  iterationSeconds: iteration, forwardSeconds: forward,
-                                  gflopPerIteration: convGFLOP(size: size, upTo: deepest),
-                                  peakResidentBytes: usage.ru_maxrss * 1024)
+        var result = IterationBenchmark(size: size, backend: compute.backend.rawValue, threads: compute.threads,
+                                        iterationSeconds: iteration, forwardSeconds: forward,
+                                        gflopPerIteration: convGFLOP(size: size, upTo: deepest),
+                                        peakResidentBytes: usage.ru_maxrss * 1024)
+        result.conv = compute.conv.rawValue
+        if profile {
+            let (entries, total) = try session.profile()
+            result.profile = ProfileReport.format(entries, totalSeconds: total)
+        }
+        return result
+    }
+}
+
+/// A profile as a table: one row per timed piece, then the share of each kind of work.
+public enum ProfileReport {
+    public static func format(_ entries: [Profiler.Entry], totalSeconds: Double) -> String {
+        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+        func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
+        var lines = [pad("layer", 15) + pad("phase", 26) + pad("algorithm", 10) + lpad("ms", 9) + lpad("GFLOP/s", 10) + lpad("share", 8)]
+        for e in entries {
+            let rate = e.flops > 0 ? String(format: "%.1f", e.flops / e.seconds / 1e9) : ""
+            lines.append(pad(e.layer, 15) + pad(e.phase, 26) + pad(e.algorithm, 10)
+                         + lpad(String(format: "%.2f", e.seconds * 1e3), 9) + lpad(rate, 10)
+                         + lpad(String(format: "%.1f%%", 100 * e.seconds / totalSeconds), 8))
+        }
+        // The kinds of work, largest first.
+        var kinds: [String: Double] = [:]
+        for e in entries {
+            let kind: String
+            switch e.phase {
+            case let p where p.hasPrefix("conv") || p == "relu": kind = "conv forward"
+            case let p where p.contains("conv backward"): kind = "conv backward"
+            case let p where p.contains("pool"): kind = "pooling"
+            case let p where p.contains("update"): kind = "optimiser update"
+            default: kind = "loss terms"
+            }
+            kinds[kind, default: 0] += e.seconds
+        }
+        let accounted = entries.reduce(0) { $0 + $1.seconds }
+        kinds["other (gradient sums, copies)"] = max(0, totalSeconds - accounted)
+        let shares = kinds.sorted { $0.value > $1.value }.map { String(format: "%@ %.1f%%", $0.key, 100 * $0.value / totalSeconds) }
+        let convFlops = entries.filter { $0.flops > 0 }.reduce(0) { $0 + $1.flops }
+        lines.append(String(format: "total %.1f ms; %.1f GFLOP of convolutions (direct-conv count) → %.1f GFLOP/s effective",
+                            totalSeconds * 1e3, convFlops / 1e9, convFlops / totalSeconds / 1e9))
+        lines.append("where the time goes: " + shares.joined(separator: " · "))
+        return lines.joined(separator: "\n")
     }
 }

@@ -120,27 +120,33 @@ public struct StyleTransferLoss {
             guard let target = targets.contentFeatures[layer] else { throw TransferError.targetsOutOfDate(layer) }
             let f = acts.outputs[layer]!
             let per = c.averageContentAndTV ? 1 / Double(f.count) : 1
-            let raw = try contentLoss(f, target: target) * per
-            breakdown.content.append((layer, raw, c.contentWeight * raw))
-            if wanted(.content) { try accumulate(layer, try contentLossBackward(f, target: target), scale: c.contentWeight * per) }
+            try compute.timed(layer, "content loss") {
+                let raw = try contentLoss(f, target: target) * per
+                breakdown.content.append((layer, raw, c.contentWeight * raw))
+                if wanted(.content) { try accumulate(layer, try contentLossBackward(f, target: target), scale: c.contentWeight * per) }
+            }
         }
         let norm = c.normalization(rows: rows, cols: cols)
         for layer in c.styleLayers {
             guard let target = targets.styleGrams[layer.name] else { throw TransferError.targetsOutOfDate(layer.name) }
             let f = acts.outputs[layer.name]!
-            let (raw, dF) = try styleLossAndGradient(f, targetGram: target, norm, wantGradient: wanted(.style(layer.name)), compute)
-            let weight = c.styleWeight * layer.weight
-            breakdown.style.append((layer.name, raw, weight * raw))
-            if let dF { try accumulate(layer.name, dF, scale: weight) }
+            try compute.timed(layer.name, "gram + style loss") {
+                let (raw, dF) = try styleLossAndGradient(f, targetGram: target, norm, wantGradient: wanted(.style(layer.name)), compute)
+                let weight = c.styleWeight * layer.weight
+                breakdown.style.append((layer.name, raw, weight * raw))
+                if let dF { try accumulate(layer.name, dF, scale: weight) }
+            }
         }
         let tvPer = c.averageContentAndTV ? 1 / Double(3 * max(1, rows - 1) * max(1, cols - 1)) : 1
-        let tv = try totalVariationLoss(combination) * tvPer
+        let tv = try compute.timed("image", "total variation") { try totalVariationLoss(combination) * tvPer }
         breakdown.totalVariation = (tv, c.totalVariationWeight * tv)
 
         guard term != nil else { return (breakdown, nil) }
         var gradient = try vgg.backward(layerGradients, through: acts, compute)
         if wanted(.totalVariation) {
-            gradient = try gradient.adding(try totalVariationLossBackward(combination).scaled(by: Float(c.totalVariationWeight * tvPer)))
+            gradient = try compute.timed("image", "total variation backward") {
+                try gradient.adding(try totalVariationLossBackward(combination).scaled(by: Float(c.totalVariationWeight * tvPer)))
+            }
         }
         return (breakdown, gradient)
     }

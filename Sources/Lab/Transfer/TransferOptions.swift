@@ -6,7 +6,7 @@ public enum TransferOptions {
     public static let valueOptions = [
         "size", "optimizer", "lr", "backend", "threads", "normalization", "pooling", "init",
         "content-weight", "style-weight", "tv-weight", "style-scale", "resize", "content-layers",
-        "style-layers", "preset", "momentum", "history", "add-style",
+        "style-layers", "preset", "momentum", "history", "add-style", "conv",
     ]
     public static let flagOptions = ["original-colors"]
 
@@ -22,6 +22,7 @@ public enum TransferOptions {
       --style-scale X             style images at X × the working size   --add-style FILE:WEIGHT (blend)
       --original-colors           keep the content's colours (luminance-only transfer)
       --backend reference|simd|blas   --threads N
+      --conv auto|direct|winograd  3×3 convolutions: by layer (auto), im2col + GEMM, or Winograd F(4×4,3×3)
     """
 
     /// Applies every option present in `a` to the session (those absent are left as they are).
@@ -39,9 +40,13 @@ public enum TransferOptions {
             }
         }
         if let backend = try a.choice("backend", Backend.self) {
-            let compute = Compute(backend: backend, threads: session.compute.threads)
+            var compute = session.compute
+            compute.backend = backend
             try compute.checkAvailable()
             session.compute = compute
+        }
+        if let conv = try a.choice("conv", ConvAlgorithm.self) {
+            session.compute.conv = conv
         }
         if a.value("threads") != nil {
             session.compute.threads = try a.int("threads", default: 1, in: 1...256)

@@ -239,6 +239,28 @@ public final class TransferSession: @unchecked Sendable {
         return try loss.evaluate(combination, targets: try targets(), gradientOf: term, compute)
     }
 
+    /// What one iteration costs, piece by piece: the loss and its gradient evaluated at the current
+    /// image with a profiler attached, and the optimiser's update applied to a copy (SGD, Adam).
+    /// The session is left unchanged. The targets are computed first, outside the measurement.
+    public func profile() throws -> (entries: [Profiler.Entry], totalSeconds: Double) {
+        guard let combination else { throw SessionError.needsContent }
+        let targets = try targets()
+        let profiler = Profiler()
+        var timed = compute
+        timed.profiler = profiler
+        let loss = StyleTransferLoss(vgg: vgg, configuration: configuration.loss)
+        let clock = DispatchTime.now().uptimeNanoseconds
+        let (breakdown, gradient) = try loss.evaluate(combination, targets: targets, timed)
+        if !(optimizer is LBFGS), let gradient {   // L-BFGS would run its line search again
+            var copy = optimizer
+            var x = combination.data
+            try timed.timed("image", "\(copy.name) update") {
+                _ = try copy.step(&x) { _ in (breakdown.total, gradient.data) }
+            }
+        }
+        return (profiler.entries, Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9)
+    }
+
     // MARK: - Stepping
 
     /// One optimiser iteration. A step whose loss or gradient is not finite is rejected and the
