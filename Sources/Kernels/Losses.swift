@@ -105,14 +105,22 @@ public func styleLossBackward(_ x: Tensor, targetGram: Tensor, _ norm: StyleNorm
 /// Gram matrix is the expensive part.
 public func styleLossAndGradient(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, wantGradient: Bool,
                                  _ compute: Compute) throws -> (loss: Double, gradient: Tensor?) {
+    let (loss, dG) = try styleLossAndGramGradient(x, targetGram: targetGram, norm, wantGradient: wantGradient, compute)
+    guard let dG else { return (loss, nil) }
+    return (loss, try gramMatrixBackward(dG, input: x, compute))
+}
+
+/// The loss and, if wanted, dL/dG = 2 (G − S) / D (C × C): the gradient with respect to the
+/// features is then gramMatrixBackward(dG, input: x), which a caller may defer until it is needed.
+public func styleLossAndGramGradient(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, wantGradient: Bool,
+                                     _ compute: Compute) throws -> (loss: Double, dG: Tensor?) {
     let s = try checkStyleShapes(x, targetGram)
     let g = try gramMatrix(x, compute)
     let d = norm.denominator(channels: s.c, positions: s.m)
     let loss = sumSquaredDifference(g.data, targetGram.data) / d
     guard wantGradient else { return (loss, nil) }
     let scale = Float(2 / d)
-    let dG = Tensor(validShape: g.shape, data: (0..<g.count).map { scale * (g.data[$0] - targetGram.data[$0]) })
-    return (loss, try gramMatrixBackward(dG, input: x, compute))
+    return (loss, Tensor(validShape: g.shape, data: (0..<g.count).map { scale * (g.data[$0] - targetGram.data[$0]) }))
 }
 
 // MARK: - Total variation loss (the Keras example's form)

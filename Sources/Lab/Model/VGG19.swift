@@ -111,24 +111,36 @@ public final class VGG19: @unchecked Sendable {
     /// Backpropagates gradients given at any set of layer outputs down to the input image.
     /// Returns d(loss)/d(image), (3, H, W).
     public func backward(_ gradients: [String: Tensor], through a: Activations, _ compute: Compute) throws -> Tensor {
+        var activations = a
+        return try backward(releasing: &activations, at: Array(gradients.keys), gradientAt: { gradients[$0] }, compute)
+    }
+
+    /// The same, for a caller that needs neither the activations nor the gradients afterwards:
+    /// each layer's gradient is asked for (`gradientAt`) only when the backward reaches it, and each
+    /// layer's output is released from `a` once the backward has passed it. At 512² that keeps the
+    /// peak to about one block's activations and gradients instead of the whole network's.
+    public func backward(releasing a: inout Activations, at layers: [String],
+                         gradientAt: (String) throws -> Tensor?, _ compute: Compute) throws -> Tensor {
         var deepest = -1
-        for (name, g) in gradients {
+        for name in layers {
             guard let i = VGG19.index(of: name), name == VGG19Architecture.layers[i].name else {
                 throw LabError.unknownLayer(name)
             }
-            guard let out = a.outputs[name] else { throw LabError.layerNotComputed(name) }
-            guard g.shape == out.shape else {
-                throw KernelError.shape("gradient at \(name) is \(g.shape), the layer output is \(out.shape)")
-            }
+            guard a.outputs[name] != nil else { throw LabError.layerNotComputed(name) }
             deepest = max(deepest, i)
         }
         guard deepest >= 0 else { return try Tensor(zeros: a.input.shape) }
         var g: Tensor? = nil
         for i in stride(from: deepest, through: 0, by: -1) {
             let layer = VGG19Architecture.layers[i]
-            if let given = gradients[layer.name] {
+            if layers.contains(layer.name), let given = try gradientAt(layer.name) {
+                let out = a.outputs[layer.name]!
+                guard given.shape == out.shape else {
+                    throw KernelError.shape("gradient at \(layer.name) is \(given.shape), the layer output is \(out.shape)")
+                }
                 g = try g.map { try $0.adding(given) } ?? given
             }
+            defer { a.outputs[layer.name] = nil }   // below here only the layers beneath read it
             guard let dOut = g else { continue }
             let input = i == 0 ? a.input : a.outputs[VGG19Architecture.layers[i - 1].name]!
             switch layer {

@@ -101,13 +101,14 @@ public struct StyleTransferLoss {
                          _ compute: Compute) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
         let c = configuration
         let rows = combination.shape[1], cols = combination.shape[2]
-        let acts = try vgg.forward(combination, upTo: c.layers, pooling: c.pooling, compute)
+        var acts = try vgg.forward(combination, upTo: c.layers, pooling: c.pooling, compute)
         var breakdown = LossBreakdown()
-        var layerGradients: [String: Tensor] = [:]
+        // Each term's gradient with respect to its layer's output, computed only when the backward
+        // reaches that layer (so the large ones of block1 are not all held at once).
+        var layerGradients: [String: [() throws -> Tensor]] = [:]
 
-        func accumulate(_ layer: String, _ g: Tensor, scale: Double) throws {
-            let scaled = g.scaled(by: Float(scale))
-            layerGradients[layer] = try layerGradients[layer].map { try $0.adding(scaled) } ?? scaled
+        func accumulate(_ layer: String, scale: Double, _ gradient: @escaping () throws -> Tensor) {
+            layerGradients[layer, default: []].append { try gradient().scaled(by: Float(scale)) }
         }
         func wanted(_ t: LossTerm) -> Bool {
             guard let term else { return false }
@@ -123,7 +124,9 @@ public struct StyleTransferLoss {
             try compute.timed(layer, "content loss") {
                 let raw = try contentLoss(f, target: target) * per
                 breakdown.content.append((layer, raw, c.contentWeight * raw))
-                if wanted(.content) { try accumulate(layer, try contentLossBackward(f, target: target), scale: c.contentWeight * per) }
+                if wanted(.content) {
+                    accumulate(layer, scale: c.contentWeight * per) { try contentLossBackward(f, target: target) }
+                }
             }
         }
         let norm = c.normalization(rows: rows, cols: cols)
@@ -131,10 +134,16 @@ public struct StyleTransferLoss {
             guard let target = targets.styleGrams[layer.name] else { throw TransferError.targetsOutOfDate(layer.name) }
             let f = acts.outputs[layer.name]!
             try compute.timed(layer.name, "gram + style loss") {
-                let (raw, dF) = try styleLossAndGradient(f, targetGram: target, norm, wantGradient: wanted(.style(layer.name)), compute)
+                let (raw, dG) = try styleLossAndGramGradient(f, targetGram: target, norm, wantGradient: wanted(.style(layer.name)), compute)
                 let weight = c.styleWeight * layer.weight
                 breakdown.style.append((layer.name, raw, weight * raw))
-                if let dF { try accumulate(layer.name, dF, scale: weight) }
+                if let dG {
+                    // dL/dF = (dG + dGᵀ) F, with the term's weight folded into the small dG.
+                    let weighted = dG.scaled(by: Float(weight))
+                    layerGradients[layer.name, default: []].append {
+                        try compute.timed(layer.name, "style loss backward") { try gramMatrixBackward(weighted, input: f, compute) }
+                    }
+                }
             }
         }
         let tvPer = c.averageContentAndTV ? 1 / Double(3 * max(1, rows - 1) * max(1, cols - 1)) : 1
@@ -142,7 +151,12 @@ public struct StyleTransferLoss {
         breakdown.totalVariation = (tv, c.totalVariationWeight * tv)
 
         guard term != nil else { return (breakdown, nil) }
-        var gradient = try vgg.backward(layerGradients, through: acts, compute)
+        var gradient = try vgg.backward(releasing: &acts, at: Array(layerGradients.keys), gradientAt: { layer in
+            let parts = layerGradients.removeValue(forKey: layer) ?? []   // released once used
+            var sum: Tensor? = nil
+            for part in parts { let g = try part(); sum = try sum.map { try $0.adding(g) } ?? g }
+            return sum
+        }, compute)
         if wanted(.totalVariation) {
             gradient = try compute.timed("image", "total variation backward") {
                 try gradient.adding(try totalVariationLossBackward(combination).scaled(by: Float(c.totalVariationWeight * tvPer)))
