@@ -20,10 +20,12 @@ let package = Package(
     targets: [
         .target(name: "Kernels", swiftSettings: nativeCPU + testable),
         // libpng and libjpeg(-turbo) behind a small C shim that turns their longjmp errors into return codes.
-        .target(name: "CImageIO", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
-        .target(name: "Lab", dependencies: ["Kernels", "CImageIO"], swiftSettings: nativeCPU + testable),
+        // Ctrl-C as one process-wide flag, read by the shell, readline and the image decoders.
+        .target(name: "CSignals"),
+        .target(name: "CImageIO", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals"], swiftSettings: nativeCPU + testable),
         // GNU readline (line editing, history, completion) for the interactive shell only.
-        .target(name: "CLineEdit", linkerSettings: [.linkedLibrary("readline")]),
+        .target(name: "CLineEdit", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("readline")]),
         .executableTarget(name: "LabCLI", dependencies: ["Lab", "CLineEdit"], swiftSettings: nativeCPU),
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: nativeCPU),

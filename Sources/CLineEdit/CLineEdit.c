@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <errno.h>
 #include <sys/select.h>
+#include <sys/time.h>
+#include "CSignals.h"
 #include <readline/readline.h>
 #include <readline/history.h>
 
@@ -47,7 +49,6 @@ static char **complete(const char *text, int start, int end) {
 // (the pattern readline's own documentation gives). The shell then shows a fresh prompt.
 static char *finished_line;
 static int line_done;
-static volatile sig_atomic_t got_sigint;
 
 static void on_line(char *line) {
     finished_line = line;
@@ -55,7 +56,6 @@ static void on_line(char *line) {
     rl_callback_handler_remove();
 }
 
-static void on_sigint(int sig) { (void)sig; got_sigint = 1; }
 
 static char *prefill_text = NULL;
 void nst_set_prefill(const char *text) {
@@ -72,12 +72,9 @@ void nst_lineedit_init(const char *app_name, nst_completer completer) {
 }
 
 char *nst_readline(const char *prompt) {
-    struct sigaction action, previous;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_sigint;   // no SA_RESTART: select() must return EINTR
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &previous);
-    got_sigint = 0;
+    /* SIGINT is handled once for the whole process (CSignals): nothing is saved or restored here. */
+    nst_sigint_install();
+    nst_sigint_clear();
     line_done = 0;
     finished_line = NULL;
     rl_callback_handler_install(prompt, on_line);
@@ -92,23 +89,25 @@ char *nst_readline(const char *prompt) {
         fd_set fds;
         FD_ZERO(&fds);
         FD_SET(fd, &fds);
-        int ready = select(fd + 1, &fds, NULL, NULL, NULL);
-        if (ready < 0) {
-            if (errno == EINTR && got_sigint) {
-                got_sigint = 0;
-                rl_free_line_state();
-                rl_callback_sigcleanup();
-                rl_callback_handler_remove();
-                fputs("^C\n", rl_outstream ? rl_outstream : stdout);
-                fflush(rl_outstream ? rl_outstream : stdout);
-                finished_line = strdup("");
-                line_done = 1;
-            }
+        /* A timeout, in case the signal was delivered to another thread and select() was not woken. */
+        struct timeval timeout = { 0, 200000 };
+        int ready = select(fd + 1, &fds, NULL, NULL, &timeout);
+        if (nst_sigint_pending()) {
+            /* Ctrl-C at the prompt: drop the typed line and give an empty one. */
+            nst_sigint_clear();
+            rl_replace_line("", 0);
+            rl_free_line_state();
+            rl_callback_sigcleanup();
+            rl_callback_handler_remove();
+            fputs("^C\n", rl_outstream ? rl_outstream : stdout);
+            fflush(rl_outstream ? rl_outstream : stdout);
+            finished_line = strdup("");
+            line_done = 1;
             continue;
         }
+        if (ready <= 0) continue;
         rl_callback_read_char();
     }
-    sigaction(SIGINT, &previous, NULL);
     return finished_line;
 }
 

@@ -18,9 +18,15 @@ enum ShellMain {
             return 2
         }
         var failed = 0
-        for path in a.positional {
+        let interruption = Interruption(catchingSIGINT: true)
+        for (i, path) in a.positional.enumerated() {
             // A fresh shell per file: each lesson starts from nothing, as a reader would.
-            let shell = Shell(output: write, outputDirectory: a.value("out") ?? "out", interruption: Interruption(catchingSIGINT: true))
+            let shell = Shell(output: write, outputDirectory: a.value("out") ?? "out", interruption: interruption)
+            if interruption.isSet {
+                write("interrupted (Ctrl-C): \(a.positional.count - i) file(s) not run\n")
+                failed += a.positional.count - i
+                break
+            }
             do {
                 if try shell.runLesson(path, keepGoing: a.has("keep-going")) > 0 { failed += 1 }
             } catch {
@@ -53,7 +59,7 @@ enum ShellMain {
                 FileHandle.standardError.write(Data("lab: cannot read script \(path)\n".utf8))
                 return 2
             }
-            let failures = shell.runScript(text.components(separatedBy: "\n"), name: path, keepGoing: a.has("keep-going"))
+            let failures = shell.runScript(Lesson.lines(text), name: path, keepGoing: a.has("keep-going"))
             return failures == 0 ? 0 : 1
         }
         if isatty(0) != 1 {

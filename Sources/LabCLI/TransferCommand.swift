@@ -36,7 +36,7 @@ enum TransferCommand {
             try session.loadStyle(a.positional[1])
             try TransferOptions.apply(a, to: session)
             let folder = (prefix as NSString).deletingLastPathComponent
-            if !folder.isEmpty { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            if !folder.isEmpty { try AtomicFile.createFolder(folder) }
             let size = session.workingSize!
             FileHandle.standardError.write(Data("transfer at \(size.width)×\(size.height), \(session.optimizer.name), backend \(session.compute.backend), \(run.iterations) iterations\n".utf8))
             let interruption = Interruption(catchingSIGINT: true)

@@ -27,7 +27,7 @@ public struct Adam: Optimizer {
     public mutating func step(_ x: inout [Float], _ evaluate: Objective) throws -> OptimizerStep {
         let (loss, g) = try evaluate(x)
         try checkFinite(loss, g, at: iteration)
-        if m.count != x.count {
+        if m.count != x.count || v.count != x.count {
             m = [Float](repeating: 0, count: x.count)
             v = [Float](repeating: 0, count: x.count)
         }

@@ -44,6 +44,10 @@ public struct LBFGS: Optimizer {
         }
         let (f0, g0) = current!
         try checkFinite(f0, g0, at: iteration)
+        // State from elsewhere (an archive) that does not fit this image: start the memory afresh.
+        if s.count != y.count || s.contains(where: { $0.count != x.count }) || y.contains(where: { $0.count != x.count }) {
+            s.removeAll(); y.removeAll()
+        }
 
         // Two-loop recursion: d = −H g.
         var q = g0
@@ -76,7 +80,7 @@ public struct LBFGS: Optimizer {
         var t = s.isEmpty ? min(1, 1 / max(gNorm1, 1e-30)) * learningRate : learningRate
 
         var accepted: (x: [Float], loss: Double, gradient: [Float])? = nil
-        for _ in 0...maxLineSearch {
+        for _ in 0...max(0, maxLineSearch) {
             let trial = (0..<x.count).map { x[$0] + Float(t) * d[$0] }
             let (f, g) = try evaluate(trial)
             evaluations += 1

@@ -19,10 +19,12 @@ public struct OptimizerStep: Sendable {
 
 public enum OptimizerError: Error, CustomStringConvertible, Equatable {
     case nonFinite(String)
+    /// Saved state that cannot be used (a damaged or edited archive).
+    case invalidState(String)
 
     public var description: String {
         switch self {
-        case .nonFinite(let s): return s
+        case .nonFinite(let s), .invalidState(let s): return s
         }
     }
 }

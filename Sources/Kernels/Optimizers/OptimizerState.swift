@@ -35,28 +35,58 @@ public struct OptimizerState: Codable, Sendable, Equatable {
         }
     }
 
-    public func restore() throws -> any Optimizer {
-        func s(_ k: String) throws -> Double {
-            guard let v = scalars[k] else { throw OptimizerError.nonFinite("saved \(kind) optimiser lacks \(k)") }
+    /// Rebuilds the optimiser for an image of n values. Everything read is checked first — a
+    /// damaged or edited archive gets a one-line error, never an optimiser that traps later.
+    public func restore(vectorLength n: Int) throws -> any Optimizer {
+        func bad(_ what: String) -> OptimizerError { .invalidState("saved \(kind) optimiser: \(what)") }
+        func s(_ k: String, _ valid: (Double) -> Bool, _ range: String) throws -> Double {
+            guard let v = scalars[k] else { throw bad("lacks \(k)") }
+            guard v.isFinite, valid(v) else { throw bad("\(k) = \(v) is not \(range)") }
             return v
         }
+        func vector(_ d: Data?, _ name: String, allowEmpty: Bool = true) throws -> [Float] {
+            let d = d ?? Data()
+            guard d.count % 4 == 0 else { throw bad("\(name) is not a whole number of float32 values") }
+            let v = OptimizerState.unpack(d)
+            guard v.count == n || (allowEmpty && v.isEmpty) else { throw bad("\(name) has \(v.count) values, the image \(n)") }
+            guard v.allSatisfy(\.isFinite) else { throw bad("\(name) is not finite") }
+            return v
+        }
+        // The iteration drives schedules and bias corrections; the session checks it against the history.
+        guard (0...100_000_000).contains(iteration) else { throw bad("iteration \(iteration) is out of range") }
         switch kind {
         case "sgd":
-            var o = SGD(learningRate: try s("lr"), decaySteps: try s("decay_steps"), decayRate: try s("decay_rate"), momentum: try s("momentum"))
-            o.restore(iteration: iteration, velocity: OptimizerState.unpack(vectors["velocity"] ?? Data()))
+            var o = SGD(learningRate: try s("lr", { $0 > 0 }, "positive"),
+                        decaySteps: try s("decay_steps", { $0 > 0 }, "positive"),
+                        decayRate: try s("decay_rate", { $0 > 0 && $0 <= 1 }, "in (0, 1]"),
+                        momentum: try s("momentum", { $0 >= 0 && $0 < 1 }, "in [0, 1)"))
+            o.restore(iteration: iteration, velocity: try vector(vectors["velocity"], "velocity"))
             return o
         case "adam":
-            var o = Adam(learningRate: try s("lr"), beta1: try s("beta1"), beta2: try s("beta2"), epsilon: try s("epsilon"))
-            o.restore(iteration: iteration, m: OptimizerState.unpack(vectors["m"] ?? Data()), v: OptimizerState.unpack(vectors["v"] ?? Data()))
+            var o = Adam(learningRate: try s("lr", { $0 > 0 }, "positive"), beta1: try s("beta1", { $0 >= 0 && $0 < 1 }, "in [0, 1)"),
+                         beta2: try s("beta2", { $0 >= 0 && $0 < 1 }, "in [0, 1)"), epsilon: try s("epsilon", { $0 > 0 }, "positive"))
+            let m = try vector(vectors["m"], "m"), v = try vector(vectors["v"], "v")
+            guard m.count == v.count else { throw bad("m and v differ in length") }
+            o.restore(iteration: iteration, m: m, v: v)
             return o
         case "lbfgs":
-            var o = LBFGS(learningRate: try s("lr"), historySize: Int(try s("history")), maxLineSearch: Int(try s("max_line_search")))
-            let current = scalars["current_loss"].map { ($0, OptimizerState.unpack(vectors["current_gradient"] ?? Data())) }
-            o.restore(iteration: iteration, s: (vectorLists["s"] ?? []).map(OptimizerState.unpack),
-                      y: (vectorLists["y"] ?? []).map(OptimizerState.unpack), current: current)
+            let history = try s("history", { $0 == $0.rounded() && (1...1000).contains($0) }, "a whole number in 1…1000")
+            let lineSearch = try s("max_line_search", { $0 == $0.rounded() && (0...1000).contains($0) }, "a whole number in 0…1000")
+            var o = LBFGS(learningRate: try s("lr", { $0 > 0 }, "positive"), historySize: Int(history), maxLineSearch: Int(lineSearch))
+            let sList = try (vectorLists["s"] ?? []).map { try vector($0, "s", allowEmpty: false) }
+            let yList = try (vectorLists["y"] ?? []).map { try vector($0, "y", allowEmpty: false) }
+            guard sList.count == yList.count, sList.count <= Int(history) else {
+                throw bad("\(sList.count) s and \(yList.count) y vectors for a history of \(Int(history))")
+            }
+            var current: (Double, [Float])? = nil
+            if let loss = scalars["current_loss"] {
+                guard loss.isFinite else { throw bad("current_loss is not finite") }
+                current = (loss, try vector(vectors["current_gradient"], "current_gradient", allowEmpty: false))
+            }
+            o.restore(iteration: iteration, s: sList, y: yList, current: current)
             return o
         default:
-            throw OptimizerError.nonFinite("unknown optimiser '\(kind)' in the saved session")
+            throw bad("unknown optimiser '\(kind)'")
         }
     }
 }

@@ -91,15 +91,14 @@ extension RGBImage {
         return RGBImage(width: Int(w), height: Int(h), pixels: pixels)
     }
 
-    /// Writes an 8-bit RGB PNG, creating the folder if needed.
+    /// Writes an 8-bit RGB PNG, creating the folder if needed; an existing file is replaced only
+    /// once the new one is complete (AtomicFile).
     public func savePNG(_ path: String) throws {
-        let dir = (path as NSString).deletingLastPathComponent
-        if !dir.isEmpty {
-            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try AtomicFile.write(path) { temporary in
+            var err = [CChar](repeating: 0, count: Int(NST_ERRLEN))
+            let status = pixels.withUnsafeBufferPointer { nst_png_write(temporary, $0.baseAddress, Int32(width), Int32(height), &err) }
+            guard status == 0 else { throw ImageError.writeFailed(path, cString(err).lowercased()) }
         }
-        var err = [CChar](repeating: 0, count: Int(NST_ERRLEN))
-        let status = pixels.withUnsafeBufferPointer { nst_png_write(path, $0.baseAddress, Int32(width), Int32(height), &err) }
-        guard status == 0 else { throw ImageError.writeFailed(path, cString(err)) }
     }
 }
 

@@ -9,6 +9,8 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
     case missing(String)
     case corrupt(String, String)
     case wrongContents(String, String)
+    /// Not damaged: cannot be read (a folder, no permission). NST_WEIGHTS must name the file.
+    case unreadable(String, String)
 
     public static let fetchHint = "run: python3 Weights/fetch.py"
 
@@ -17,6 +19,7 @@ public enum WeightsError: Error, CustomStringConvertible, Equatable {
         case .missing(let p): return "weights not found at \(p); \(WeightsError.fetchHint)"
         case .corrupt(let p, let why): return "weights file \(p) is damaged (\(why)); delete it and \(WeightsError.fetchHint)"
         case .wrongContents(let p, let why): return "weights file \(p) is not VGG19 notop (\(why)); \(WeightsError.fetchHint)"
+        case .unreadable(let p, let why): return "cannot read the weights at \(p): \(why)"
         }
     }
 }
@@ -35,10 +38,12 @@ public struct SafeTensorsFile: Sendable {
     let dataStart: Int
 
     public init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else { throw WeightsError.missing(path) }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw WeightsError.missing(path) }
+        guard !isFolder.boolValue else { throw WeightsError.unreadable(path, "it is a folder, not the .safetensors file") }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
-            throw WeightsError.corrupt(path, "cannot read: \(error.localizedDescription)")
+            throw WeightsError.unreadable(path, AtomicFile.describe(error))
         }
         guard data.count >= 8 else { throw WeightsError.corrupt(path, "only \(data.count) bytes") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }

@@ -15,6 +15,11 @@ struct Command: Sendable {
     var options: [String] = []
     var flags: [String] = []
     var completes: Completion = .none
+    /// Whether a failure puts the session back as it was (all or nothing). Off for the commands
+    /// that commit as they go: `step 5` failing at the fourth keeps the three before it.
+    var transactional = true
+    /// The words after the name reach the command unparsed (`expect error set --size 0`).
+    var rawArguments = false
     let run: @Sendable (Shell, Arguments) throws -> Void
 }
 
@@ -47,6 +52,9 @@ enum CommandTable {
                 options: ["weight"], flags: ["add"], completes: .files) { shell, a in
             guard a.positional.count == 1 else { throw UsageError("style needs one FILE") }
             let s = try shell.session()
+            if a.value("weight") != nil && !a.has("add") {
+                throw UsageError("--weight goes with --add (a single style image has no blend weight)")
+            }
             if a.has("add") {
                 try s.addStyle(a.positional[0], weight: try a.double("weight") ?? 1)
             } else {
@@ -247,6 +255,10 @@ enum CommandTable {
                 options: ["term"]) { shell, a in
             let s = try shell.session()
             let term = try parseTerm(a.value("term"))
+            if case .style(let layer?) = term, !s.configuration.loss.styleLayers.contains(where: { $0.name == layer }) {
+                let names = s.configuration.loss.styleLayers.map(\.name).joined(separator: ", ")
+                throw UsageError("\(layer) is not one of the loss's style layers (\(names))")
+            }
             let g = try s.evaluate(gradientOf: term).gradient!
             let norm = g.data.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
             let maxAbs = Double(g.data.map { abs($0) }.max() ?? 0)
@@ -271,7 +283,7 @@ enum CommandTable {
             }
             let h = try a.double("step") ?? 1e-3
             shell.say("pixel (c, y, x)     analytic (float32)   numeric (float64, h=\(h))   relative error")
-            for r in try s.gradientCheck(pixels: pixels, step: h) {
+            for r in try s.gradientCheck(pixels: pixels, step: h, shouldStop: { shell.interruption.isSet }) {
                 shell.say(String(format: "(%d, %3d, %3d)     %18.8g   %18.8g           %.2e", r.channel, r.y, r.x, r.analytic, r.numeric, r.relativeError))
             }
         },
@@ -297,7 +309,7 @@ enum CommandTable {
             shell.say("optimizer \(s.optimizer.name): " + s.optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
         },
         Command(name: "step", topic: "optimise", summary: "take N optimiser iterations (1 by default), printing each",
-                usage: "step [N]", example: "step 5") { shell, a in
+                usage: "step [N]", example: "step 5", transactional: false) { shell, a in
             let n = a.positional.first.map { Int($0) } ?? 1
             guard let n, n >= 1 else { throw UsageError("step takes a positive count") }
             let s = try shell.session()
@@ -307,7 +319,7 @@ enum CommandTable {
             }
         },
         Command(name: "run", topic: "optimise", summary: "iterate until iteration N, reporting every K (Ctrl-C stops cleanly)",
-                usage: "run N [--every K] [--save PREFIX]", example: "run 100 --every 10", options: ["every", "save"]) { shell, a in
+                usage: "run N [--every K] [--save PREFIX]", example: "run 100 --every 10", options: ["every", "save"], transactional: false) { shell, a in
             guard let target = a.positional.first.flatMap({ Int($0) }), target > 0 else { throw UsageError("run needs the iteration to reach") }
             let s = try shell.session()
             let every = try a.int("every", default: 10, in: 1...1_000_000)
@@ -316,6 +328,7 @@ enum CommandTable {
             run.iterations = target - s.iteration
             run.every = every
             run.prefix = a.value("save") ?? "\(shell.outputDirectory)/run"
+            run.saveFinal = a.value("save") != nil
             let start = s.iteration
             let outcome = run.run(s, interruption: shell.interruption, report: { _ in }, progress: { done, total, r in
                 if done % every == 0 || done == total { printRecord(shell, r) }
@@ -348,6 +361,18 @@ enum CommandTable {
             let s = try shell.session()
             guard !s.history.isEmpty else { shell.say("no iterations yet (step, run)"); return }
             let last = try a.int("last", default: 20, in: 1...1_000_000)
+            // The PNG first: if it cannot be written, the command prints one error line, not a table and then an error.
+            var savedPlot: String? = nil
+            if let path = a.value("png") {
+                var series: [(String, [Double])] = [("total", s.history.map(\.total)), ("content", s.history.map(\.breakdown.contentTotal)),
+                                                    ("tv", s.history.map(\.breakdown.totalVariation.weighted))]
+                for (i, layer) in s.configuration.loss.styleLayers.enumerated() {
+                    series.append((layer.name, s.history.map { i < $0.breakdown.style.count ? $0.breakdown.style[i].weighted : .nan }))
+                }
+                try Pictures.plot(series).savePNG(path)
+                savedPlot = path
+            }
+            if s.history.count > last { shell.say("the last \(last) of \(s.history.count) iterations (--last N for more)") }
             shell.say("iter  optimizer  total          content      style        tv           step        seconds")
             for r in s.history.suffix(last) {
                 shell.say(String(format: "%4d  %@  %@  %-11.5g  %-11.5g  %-11.5g  %-10.4g  %.2f", r.iteration + 1, pad(r.optimizer, 9) as NSString,
@@ -356,14 +381,8 @@ enum CommandTable {
             }
             shell.say("total (log): " + TerminalPicture.sparkline(s.history.map(\.total), width: min(shell.columns - 14, 60)))
             shell.say("snapshots kept for rewind: \(s.snapshots.iterations.count) (\(formatBytes(s.snapshots.totalBytes)) of \(formatBytes(s.snapshots.budgetBytes)))")
-            if let path = a.value("png") {
-                var series: [(String, [Double])] = [("total", s.history.map(\.total)), ("content", s.history.map(\.breakdown.contentTotal)),
-                                                    ("tv", s.history.map(\.breakdown.totalVariation.weighted))]
-                for (i, layer) in s.configuration.loss.styleLayers.enumerated() {
-                    series.append((layer.name, s.history.map { i < $0.breakdown.style.count ? $0.breakdown.style[i].weighted : .nan }))
-                }
-                try Pictures.plot(series).savePNG(path)
-                shell.say("plotted \(series.map(\.0).joined(separator: ", ")) (log scale) to \(path)")
+            if let path = savedPlot {
+                shell.say("plotted total, content, tv and each style layer (log scale) to \(path)")
             }
         },
         Command(name: "reset", topic: "optimise", summary: "start again from the initial image (clears history)",
@@ -404,6 +423,7 @@ enum CommandTable {
             compute         \(s.compute.backend) backend, \(s.compute.threads) threads, convolutions \(s.compute.conv)
             images          content \(s.contentPath ?? "none"); style \(s.styles.map(\.path).joined(separator: ", ").isEmpty ? "none" : s.styles.map(\.path).joined(separator: ", "))
             iteration       \(s.iteration)
+            memory          \(s.memoryEstimate()?.summary ?? "(no content yet)"); limit \(MemoryEstimate.format(MemoryEstimate.limit))
             """)
         },
     ]

@@ -12,7 +12,7 @@ extension CommandTable {
     static let notebookCommands: [Command] = [
         Command(name: "expect", topic: "lessons", summary: "check a result: fails (and stops a lesson) when it does not hold",
                 usage: "expect output TEXT | loss OP X | term content|tv|style:LAYER OP X | iteration OP N | shape LAYER C,H,W | decreasing | error COMMAND…",
-                example: "expect loss < 6e6") { shell, a in
+                example: "expect loss < 6e6", transactional: false, rawArguments: true) { shell, a in
             let p = a.positional
             guard let kind = p.first else { throw UsageError("expect what?") }
             func compare(_ value: Double, _ op: String, _ text: String) throws {
@@ -62,18 +62,21 @@ extension CommandTable {
             case "shape":
                 guard p.count == 3 else { throw UsageError("expect shape LAYER C,H,W") }
                 let session = try s()
-                let acts = try session.vgg.forward(try session.contentTensor(), upTo: [p[1]], session.compute)
-                let got = acts[p[1]]!.shape.map(String.init).joined(separator: ",")
+                let acts = try session.vgg.forward(try session.contentTensor(), upTo: [p[1]],
+                                                   keepPreActivations: p[1].hasSuffix(":pre"), session.compute)
+                guard let t = acts[p[1]] else { throw LabError.layerNotComputed(p[1]) }
+                let got = t.shape.map(String.init).joined(separator: ",")
                 guard got == p[2] else { throw ExpectationFailed(message: "\(p[1]) has shape \(got), not \(p[2])") }
                 shell.say("ok: \(p[1]) is (\(got))")
             case "error":
                 // The command must fail — and leave the session as it was.
-                let command = p.dropFirst().joined(separator: " ")
-                let before = try s().iteration
+                let command = p.dropFirst().map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
+                guard !command.isEmpty else { throw UsageError("expect error COMMAND…") }
+                let before = try s().fingerprint
                 guard case .failed(let why) = shell.execute(command) else {
                     throw ExpectationFailed(message: "'\(command)' succeeded")
                 }
-                guard try s().iteration == before else { throw ExpectationFailed(message: "'\(command)' failed but changed the session") }
+                guard try s().fingerprint == before else { throw ExpectationFailed(message: "'\(command)' failed but changed the session") }
                 shell.say("ok: '\(command)' was refused (\(why.dropFirst(7).prefix(60))…), nothing changed")
             case "decreasing":
                 let h = try s().history.map(\.total)
@@ -93,7 +96,7 @@ extension CommandTable {
             guard let arg = a.positional.first else {
                 for (i, path) in all.enumerated() {
                     let lesson = try Lesson(path: path)
-                    let at = progress.cellByLesson[(path as NSString).lastPathComponent] ?? 0
+                    let at = max(0, progress.cellByLesson[(path as NSString).lastPathComponent] ?? 0)
                     shell.say(String(format: "%2d  %@  (%d/%d cells)", i + 1, lesson.title, at, lesson.cells.count))
                 }
                 shell.say("lesson N opens one; then: next (run this cell), back, where, edit")
@@ -103,17 +106,19 @@ extension CommandTable {
             let lesson = try Lesson(path: all[n - 1])
             let key = (lesson.path as NSString).lastPathComponent
             shell.openLesson = lesson
-            shell.cellIndex = a.has("from-start") ? 0 : min(progress.cellByLesson[key] ?? 0, max(0, lesson.cells.count - 1))
+            shell.cellIndex = a.has("from-start") ? 0 : max(0, min(progress.cellByLesson[key] ?? 0, lesson.cells.count - 1))
             progress.current = key
             if let p = shell.progressPath { progress.save(p) }
             shell.say("# \(lesson.title) — \(lesson.cells.count) cells")
             showCell(shell)
         },
         Command(name: "next", topic: "lessons", summary: "run the lesson's current cell, then show the next",
-                usage: "next", example: "next") { shell, _ in
+                usage: "next", example: "next", transactional: false) { shell, _ in
             guard let lesson = shell.openLesson else { throw SessionError.invalid("no lesson open: lesson N") }
             guard shell.cellIndex < lesson.cells.count else { shell.say("end of the lesson; lesson lists the others"); return }
             let cell = lesson.cells[shell.cellIndex]
+            shell.cellDepth += 1
+            defer { shell.cellDepth -= 1 }
             for command in cell.commands {
                 shell.say("lab> \(command)")
                 if case .failed(let why) = shell.execute(command) {
@@ -184,24 +189,25 @@ extension Shell {
     /// Writes the transcript as Markdown: each command a ```lab cell (so `lab run` replays it),
     /// its output in a text block, its pictures copied into FILE_files/ and shown inline.
     func saveNotebook(_ path: String) throws {
+        guard !transcript.isEmpty else { throw SessionError.invalid("nothing to save yet: run some commands first") }
         let base = (path as NSString).deletingPathExtension
         let assets = base + "_files"
-        try FileManager.default.createDirectory(atPath: assets, withIntermediateDirectories: true)
+        try AtomicFile.createFolder(assets)
         var md = "# NST Lab session\n\nSaved \(Date()). Run it again with `lab run \((path as NSString).lastPathComponent)`.\n\n"
         for entry in transcript where !["lesson", "next", "back", "where", "edit", "help"].contains(entry.command.split(separator: " ").first.map(String.init) ?? "") {
-            md += "```lab\n\(entry.command)\n```\n"
+            // A refused command is kept as what it taught: replaying checks it is still refused.
+            md += "```lab\n\(entry.failed ? "expect error " : "")\(entry.command)\n```\n"
             let text = entry.output.trimmingCharacters(in: .newlines)
             if !text.isEmpty { md += "```text\n\(text)\n```\n" }
             for picture in entry.pictures {
                 let name = (picture as NSString).lastPathComponent
                 let target = assets + "/" + name
-                try? FileManager.default.removeItem(atPath: target)
-                try FileManager.default.copyItem(atPath: picture, toPath: target)
+                try AtomicFile.copy(picture, to: target)
                 md += "![\(name)](\((assets as NSString).lastPathComponent)/\(name))\n"
             }
             md += "\n"
         }
-        try md.write(toFile: path, atomically: true, encoding: .utf8)
+        try AtomicFile.write(Data(md.utf8), to: path)
         say("saved \(transcript.count) command(s) to \(path), pictures in \(assets)/")
     }
 
@@ -209,8 +215,13 @@ extension Shell {
     /// expectation fails it. Returns the number of failures.
     public func runLesson(_ path: String, keepGoing: Bool = false) throws -> Int {
         let lesson = try Lesson(path: path)
+        guard lesson.cells.contains(where: { !$0.commands.isEmpty }) else {
+            throw SessionError.invalid("\(path): no ```lab cell to run")
+        }
         say("# \(lesson.title)")
         var failures = 0
+        cellDepth += 1
+        defer { cellDepth -= 1 }
         for (i, cell) in lesson.cells.enumerated() {
             for command in cell.commands {
                 say("lab> \(command)")
@@ -218,6 +229,10 @@ extension Shell {
                     failures += 1
                     say("\(path):\(cell.line): cell \(i + 1) failed")
                     if !keepGoing { return failures }
+                }
+                if interruption.isSet {
+                    say("\(path):\(cell.line): interrupted (Ctrl-C); the rest is skipped")
+                    return failures + 1
                 }
             }
         }

@@ -17,42 +17,72 @@ public struct Lesson: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SessionError.invalid("cannot read lesson \(path)")
         }
-        self.init(path: path, markdown: text)
+        try self.init(path: path, markdown: text)
     }
 
-    public init(path: String, markdown text: String) {
+    /// Lines of a text file, whatever its line endings (\n, \r\n — one Character in Swift — or \r).
+    public static func lines(_ text: String) -> [String] {
+        text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" })
+            .map(String.init)
+    }
+
+    /// A code fence as CommonMark reads one: up to three spaces, then three or more backticks or
+    /// tildes, then an info string whose first word names the language (```lab, ``` lab, ~~~lab {.x}).
+    struct Fence {
+        let marker: Character, length: Int, info: String
+        init?(_ line: String) {
+            let indent = line.prefix { $0 == " " }.count
+            guard indent <= 3 else { return nil }
+            let rest = line.dropFirst(indent)
+            guard let first = rest.first, first == "`" || first == "~" else { return nil }
+            let run = rest.prefix { $0 == first }.count
+            guard run >= 3 else { return nil }
+            let info = rest.dropFirst(run).trimmingCharacters(in: .whitespaces)
+            if first == "`" && info.contains("`") { return nil }
+            marker = first; length = run; self.info = info
+        }
+        var language: String { String(info.split(whereSeparator: { $0 == " " || $0 == "{" }).first ?? "") }
+        /// Whether `other` closes a block this fence opened: same character, at least as long, no info.
+        func isClosed(by other: Fence) -> Bool { other.marker == marker && other.length >= length && other.info.isEmpty }
+    }
+
+    public init(path: String, markdown text: String) throws {
         self.path = path
-        let lines = text.components(separatedBy: "\n")
+        let lines = Lesson.lines(text)
         title = lines.first { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) } ?? (path as NSString).lastPathComponent
         var cells: [Cell] = []
         var prose: [String] = []
-        var inCell = false, fenceIsLab = false
-        var commands: [String] = [], start = 0
+        var open: Fence? = nil, openedAt = 0
+        var commands: [String] = []
         for (i, line) in lines.enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.hasPrefix("```") {
-                if !inCell {
-                    inCell = true
-                    fenceIsLab = trimmed == "```lab"
-                    commands = []; start = i + 1
-                    if !fenceIsLab { prose.append(line) }
-                } else {
-                    inCell = false
-                    if fenceIsLab {
+            let fence = Fence(line)
+            if let opener = open {
+                if let fence, opener.isClosed(by: fence) {
+                    open = nil
+                    if opener.language == "lab" {
                         cells.append(Cell(prose: prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines),
-                                          commands: commands, line: start))
+                                          commands: commands, line: openedAt + 1))
                         prose = []
                     } else {
                         prose.append(line)
                     }
+                } else if opener.language == "lab" {
+                    let trimmed = line.trimmingCharacters(in: .whitespaces)
+                    if !trimmed.isEmpty { commands.append(trimmed) }
+                } else {
+                    prose.append(line)
                 }
-                continue
-            }
-            if inCell && fenceIsLab {
-                if !trimmed.isEmpty { commands.append(trimmed) }
+            } else if let fence {
+                open = fence
+                openedAt = i
+                commands = []
+                if fence.language != "lab" { prose.append(line) }
             } else {
                 prose.append(line)
             }
+        }
+        if open != nil {
+            throw SessionError.invalid("\(path):\(openedAt + 1): this code fence is never closed")
         }
         self.cells = cells
     }
@@ -71,7 +101,8 @@ public struct LessonProgress: Codable, Sendable {
 
     public static func load(_ path: String) -> LessonProgress {
         guard let data = FileManager.default.contents(atPath: path),
-              let p = try? JSONDecoder().decode(LessonProgress.self, from: data) else { return LessonProgress() }
+              var p = try? JSONDecoder().decode(LessonProgress.self, from: data) else { return LessonProgress() }
+        p.cellByLesson = p.cellByLesson.filter { $0.value >= 0 }   // an edited file: start those lessons over
         return p
     }
 

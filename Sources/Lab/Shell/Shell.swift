@@ -18,6 +18,10 @@ public final class Shell: @unchecked Sendable {
     let compute: Compute
     private var loadedSession: TransferSession?
     private var pictureCount = 0
+    /// How many lesson cells are running (a cell runs its commands through `execute`).
+    var cellDepth = 0
+    /// Commands that move through a lesson: refused inside a cell, which would otherwise re-run itself.
+    static let lessonNavigation: Set<String> = ["lesson", "next", "back", "where", "edit"]
 
     /// Lessons: where they are, where progress is kept, which one is open.
     public var lessonsFolder = ProjectFiles.locate("lessons")
@@ -28,7 +32,10 @@ public final class Shell: @unchecked Sendable {
     public var prefill: ((String) -> Void)?
 
     /// Every command run, with what it printed and the pictures it saved: a notebook's material.
-    public struct Entry: Sendable { public var command: String; public var output: String; public var pictures: [String] }
+    public struct Entry: Sendable {
+        public var command: String; public var output: String; public var pictures: [String]
+        public var failed = false
+    }
     public private(set) var transcript: [Entry] = []
     private var capture = ""
     private var capturedPictures: [String] = []
@@ -79,19 +86,33 @@ public final class Shell: @unchecked Sendable {
         let previous = lastOutput
         capture = ""
         capturedPictures = []
+        var succeeded = false
         defer {
             if !["notebook", "expect"].contains(command.name) {
-                transcript.append(Entry(command: line.trimmingCharacters(in: .whitespaces), output: capture, pictures: capturedPictures))
+                transcript.append(Entry(command: line.trimmingCharacters(in: .whitespaces), output: capture,
+                                        pictures: capturedPictures, failed: !succeeded))
             }
             lastOutput = command.name == "expect" ? previous : capture
         }
+        if cellDepth > 0, Shell.lessonNavigation.contains(command.name) {
+            return fail("\(command.name) cannot run inside a lesson cell")
+        }
         do {
-            let args = try Arguments.parse(Array(words.dropFirst()), options: command.options, flags: command.flags)
+            let rest = Array(words.dropFirst())
+            let args = command.rawArguments ? Arguments(positional: rest)
+                : try Arguments.parse(rest, options: command.options, flags: command.flags)
             interruption.clear()
-            try command.run(self, args)
+            if command.transactional, let session = loadedSession {
+                try session.atomically { try command.run(self, args) }
+            } else {
+                try command.run(self, args)
+            }
+            succeeded = true
             return .ok
         } catch let e as UsageError {
             return fail("\(e.message) — usage: \(command.usage)")
+        } catch let e as CocoaError {
+            return fail(AtomicFile.describe(e))   // not Foundation's multi-line dump
         } catch {
             return fail("\(error)")
         }
@@ -139,10 +160,16 @@ public final class Shell: @unchecked Sendable {
     public func runScript(_ lines: [String], name: String, keepGoing: Bool = false, echo: Bool = true) -> Int {
         var failures = 0
         for (i, line) in lines.enumerated() {
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             if echo { say("lab> \(trimmed)") }
-            switch execute(trimmed) {
+            let outcome = execute(trimmed)
+            if interruption.isSet {
+                // As Python does: Ctrl-C stops the whole script, not just the command it hit.
+                say("\(name):\(i + 1): interrupted (Ctrl-C); the rest is skipped")
+                return failures + 1
+            }
+            switch outcome {
             case .ok: continue
             case .quit: return failures
             case .failed:

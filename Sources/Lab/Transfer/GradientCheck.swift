@@ -74,7 +74,9 @@ struct DoubleReferenceLoss {
 extension TransferSession {
     /// Compares the gradient of the total loss at `pixels` (channel, y, x) with central differences
     /// of step `h` (on the 0–255 scale), computed in float64.
-    public func gradientCheck(pixels: [(c: Int, y: Int, x: Int)], step h: Double = 1e-3) throws -> [GradientCheckResult] {
+    /// `shouldStop` is asked between the (seconds-long) evaluations: Ctrl-C.
+    public func gradientCheck(pixels: [(c: Int, y: Int, x: Int)], step h: Double = 1e-3,
+                              shouldStop: () -> Bool = { false }) throws -> [GradientCheckResult] {
         guard let combination else { throw SessionError.needsContent }
         let (_, height, width) = combination.chw
         for p in pixels where !(0..<3).contains(p.c) || !(0..<height).contains(p.y) || !(0..<width).contains(p.x) {
@@ -84,12 +86,14 @@ extension TransferSession {
         let gradient = try evaluate(gradientOf: .total).gradient!
         let reference = DoubleReferenceLoss(vgg: vgg, configuration: configuration.loss, targets: try targets())
         var x = combination.data.map(Double.init)
-        return pixels.map { p in
+        return try pixels.map { p in
             let i = (p.c * height + p.y) * width + p.x
             let original = x[i]
             x[i] = original + h
+            if shouldStop() { throw SessionError.invalid("gradcheck interrupted (Ctrl-C)") }
             let up = reference.loss(x, h: height, w: width)
             x[i] = original - h
+            if shouldStop() { throw SessionError.invalid("gradcheck interrupted (Ctrl-C)") }
             let down = reference.loss(x, h: height, w: width)
             x[i] = original
             return GradientCheckResult(channel: p.c, y: p.y, x: p.x, analytic: Double(gradient.data[i]), numeric: (up - down) / (2 * h))

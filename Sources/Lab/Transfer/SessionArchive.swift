@@ -64,21 +64,27 @@ extension TransferSession {
     /// Writes the session into the folder `path` (created; an existing session there is replaced).
     public func save(to path: String) throws {
         guard let content, let contentPath, let combination else { throw SessionError.needsContent }
-        let fm = FileManager.default
-        try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
-        try content.savePNG(path + "/content.png")
-        var styles: [SavedSession.SavedStyle] = []
-        for (i, s) in self.styles.enumerated() {
-            try s.image.savePNG(path + "/style-\(i).png")
-            styles.append(.init(path: s.path, weight: s.weight, file: "style-\(i).png"))
+        // Built in a temporary folder and swapped in whole: a full disk or a kill leaves the
+        // previous session as it was, never half old and half new.
+        let replaceable = { (folder: String) -> Bool in
+            let fm = FileManager.default
+            return fm.fileExists(atPath: folder + "/session.json") || (try? fm.contentsOfDirectory(atPath: folder))?.isEmpty == true
         }
-        try OptimizerState.pack(combination.data).write(to: URL(fileURLWithPath: path + "/combination.f32"))
-        let saved = SavedSession(configuration: configuration, contentPath: contentPath, styles: styles,
-                                 optimizer: OptimizerState.capture(optimizer), history: history.map(SavedRecord.init),
-                                 combinationShape: combination.shape)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(saved).write(to: URL(fileURLWithPath: path + "/session.json"))
+        try AtomicFile.replaceFolder(path, replaceable: replaceable) { folder in
+            try content.savePNG(folder + "/content.png")
+            var styles: [SavedSession.SavedStyle] = []
+            for (i, s) in self.styles.enumerated() {
+                try s.image.savePNG(folder + "/style-\(i).png")
+                styles.append(.init(path: s.path, weight: s.weight, file: "style-\(i).png"))
+            }
+            try AtomicFile.write(OptimizerState.pack(combination.data), to: folder + "/combination.f32")
+            let saved = SavedSession(configuration: configuration, contentPath: contentPath, styles: styles,
+                                     optimizer: OptimizerState.capture(optimizer), history: history.map(SavedRecord.init),
+                                     combinationShape: combination.shape)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try encoder.encode(saved), to: folder + "/session.json")
+        }
     }
 
     /// Replaces this session's state with the one saved in `path`. On any error nothing changes.
@@ -91,17 +97,40 @@ extension TransferSession {
             throw SessionError.invalid("\(path)/session.json is damaged (\(error.localizedDescription))")
         }
         let content = try RGBImage.load(path + "/content.png")
-        let styles = try saved.styles.map { StyleSource(path: $0.path, image: try RGBImage.load(path + "/" + $0.file), weight: $0.weight) }
+        let styles = try saved.styles.map { style in
+            guard style.weight.isFinite, style.weight > 0 else {
+                throw SessionError.invalid("\(path)/session.json: style weight \(style.weight) is not positive")
+            }
+            guard !style.file.contains("/") else { throw SessionError.invalid("\(path)/session.json: bad style file name \(style.file)") }
+            return StyleSource(path: style.path, image: try RGBImage.load(path + "/" + style.file), weight: style.weight)
+        }
         guard let raw = FileManager.default.contents(atPath: path + "/combination.f32") else {
             throw SessionError.invalid("\(path) lacks combination.f32")
         }
-        let combination = try Tensor(shape: saved.combinationShape, data: OptimizerState.unpack(raw))
-        let optimizer = try saved.optimizer.restore()
         try validate(saved.configuration)
-        // Everything read and checked: now replace the state.
-        try configure { $0 = saved.configuration }
-        try setContent(content, name: saved.contentPath)
-        setStyles(styles)
-        try restore(combination: combination, optimizer: optimizer, history: saved.history.map(\.record))
+        if case .style = saved.configuration.initialImage, styles.isEmpty {
+            throw SessionError.invalid("\(path)/session.json: starts from the style image but has none")
+        }
+        let size = kerasTargetSize(width: content.width, height: content.height, rows: saved.configuration.rows)
+        guard saved.combinationShape == [3, size.height, size.width], raw.count == 12 * size.width * size.height else {
+            throw SessionError.invalid("\(path): the saved image (\(saved.combinationShape)) does not match the saved size \(size.width)×\(size.height)")
+        }
+        let combination = try Tensor(shape: saved.combinationShape, data: OptimizerState.unpack(raw))
+        guard combination.data.allSatisfy(\.isFinite) else { throw SessionError.invalid("\(path): the saved image is not finite") }
+        let optimizer: any Optimizer
+        do { optimizer = try saved.optimizer.restore(vectorLength: combination.count) } catch {
+            throw SessionError.invalid("\(path)/session.json: \(error)")
+        }
+        guard saved.optimizer.iteration <= saved.history.count else {
+            throw SessionError.invalid("\(path)/session.json: the optimiser is at iteration \(saved.optimizer.iteration) of a \(saved.history.count)-iteration history")
+        }
+        try estimateFits(configuration: saved.configuration, content: content, styleCount: styles.count, optimizer: optimizer)
+        // Everything read and checked: now replace the state, all of it or (on any error) none.
+        try atomically {
+            try configure { $0 = saved.configuration }
+            try setContent(content, name: saved.contentPath)
+            setStyles(styles)
+            try restore(combination: combination, optimizer: optimizer, history: saved.history.map(\.record))
+        }
     }
 }

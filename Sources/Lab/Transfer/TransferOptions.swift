@@ -29,12 +29,17 @@ public enum TransferOptions {
     public static func apply(_ a: Arguments, to session: TransferSession) throws {
         if let preset = a.value("preset") {
             switch preset {
-            // A preset sets the loss and the optimiser; the size and the images stay as they are.
+            // A preset sets the loss and the optimiser; the size, resize filter, starting image and
+            // the images stay as they are.
             case "keras":
-                try session.configure { let rows = $0.rows; $0 = TransferConfiguration(); $0.rows = rows }
+                try session.configure { old in
+                    var c = TransferConfiguration(); c.rows = old.rows; c.resize = old.resize; c.initialImage = old.initialImage; old = c
+                }
                 session.setOptimizer(SGD())
             case "any-size":
-                try session.configure { let rows = $0.rows; $0 = .anySize; $0.rows = rows }
+                try session.configure { old in
+                    var c = TransferConfiguration.anySize; c.rows = old.rows; c.resize = old.resize; c.initialImage = old.initialImage; old = c
+                }
                 session.setOptimizer(Adam(learningRate: 5))
             default: throw UsageError("--preset is keras or any-size; got '\(preset)'")
             }
@@ -64,6 +69,7 @@ public enum TransferOptions {
             try setLearningRate(lr, session)
         }
         if let m = try a.double("momentum") {
+            guard m >= 0, m < 1 else { throw UsageError("--momentum must be in [0, 1), got \(m)") }
             try session.updateOptimizer(as: SGD.self) { $0.momentum = m }
         }
         if a.value("history") != nil {
@@ -81,7 +87,7 @@ public enum TransferOptions {
         let rows = a.value("size") == nil ? nil : try a.int("size", default: 400, in: 16...4096)
         let cw = try a.double("content-weight"), sw = try a.double("style-weight"), tw = try a.double("tv-weight")
         let scale = try a.double("style-scale")
-        let contentLayers = a.value("content-layers").map { $0.split(separator: ",").map(String.init) }
+        let contentLayers = try a.value("content-layers").map(parseContentLayers)
         let styleLayers = try a.value("style-layers").map(parseStyleLayers)
         try session.configure { c in
             if let normalization { c.loss.normalization = normalization }
@@ -117,17 +123,33 @@ public enum TransferOptions {
 
     /// "block1_conv1:0.5,block2_conv1" → layers with weights (1/count when not given).
     static func parseStyleLayers(_ text: String) throws -> [StyleLayer] {
-        let items = text.split(separator: ",")
-        guard !items.isEmpty else { throw UsageError("--style-layers needs at least one layer") }
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard !text.isEmpty else { throw UsageError("--style-layers needs at least one layer") }
+        var seen = Set<String>()
         return try items.map { item in
-            let parts = item.split(separator: ":")
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+            guard (1...2).contains(parts.count), !parts[0].isEmpty else {
+                throw UsageError("--style-layers: '\(item)' is not LAYER or LAYER:WEIGHT")
+            }
             let name = String(parts[0])
+            guard seen.insert(name).inserted else { throw UsageError("--style-layers lists \(name) twice") }
             var weight = 1.0 / Double(items.count)
             if parts.count == 2 {
-                guard let w = Double(parts[1]), w >= 0 else { throw UsageError("bad layer weight in '\(item)'") }
+                guard let w = Double(parts[1]), w.isFinite, w >= 0 else { throw UsageError("bad layer weight in '\(item)'") }
                 weight = w
             }
             return StyleLayer(name, weight: weight)
         }
+    }
+
+    /// "block5_conv2,block4_conv2" → layer names, each once.
+    static func parseContentLayers(_ text: String) throws -> [String] {
+        let names = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        var seen = Set<String>()
+        for name in names {
+            guard !name.isEmpty else { throw UsageError("--content-layers: an empty layer name in '\(text)'") }
+            guard seen.insert(name).inserted else { throw UsageError("--content-layers lists \(name) twice") }
+        }
+        return names
     }
 }

@@ -2,32 +2,28 @@ import Dispatch
 import Foundation
 import Kernels
 import Synchronization
+import CSignals
 
 /// Ctrl-C as a flag: the long loops check it between iterations, so an interrupted run
-/// stops at an iteration boundary with its state intact.
+/// stops at an iteration boundary with its state intact. Catching SIGINT is one plain C handler
+/// for the whole process (CSignals), so no later change of the signal's disposition can lose it.
 public final class Interruption: @unchecked Sendable {
     private final class Flag: Sendable { let value = Atomic<Bool>(false) }
     private let flag = Flag()
-    private let source: DispatchSourceSignal?
+    private let catching: Bool
 
-    /// Catches SIGINT for the life of this object (nil: a flag set only by `interrupt()`, for tests).
+    /// Catches SIGINT (false: a flag set only by `interrupt()`, for tests).
     public init(catchingSIGINT: Bool) {
-        if catchingSIGINT {
-            signal(SIGINT, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-            source = s
-            s.setEventHandler { [flag] in flag.value.store(true, ordering: .relaxed) }
-            s.resume()
-        } else {
-            source = nil
-        }
+        catching = catchingSIGINT
+        if catchingSIGINT { nst_sigint_install() }
     }
 
-    deinit { source?.cancel() }
-
-    public var isSet: Bool { flag.value.load(ordering: .relaxed) }
+    public var isSet: Bool { flag.value.load(ordering: .relaxed) || (catching && nst_sigint_pending() != 0) }
     public func interrupt() { flag.value.store(true, ordering: .relaxed) }
-    public func clear() { flag.value.store(false, ordering: .relaxed) }
+    public func clear() {
+        flag.value.store(false, ordering: .relaxed)
+        if catching { nst_sigint_clear() }
+    }
 }
 
 /// The example's training loop: `iterations` steps, and every `every` of them a line
@@ -36,6 +32,9 @@ public struct TransferRun {
     public var iterations = 4000
     public var every = 100
     public var prefix = "result"
+    /// Also save the last image when the run ends between two saves (`run 3 --save P` in the
+    /// shell); `lab transfer` leaves it off, to write exactly the example's files.
+    public var saveFinal = false
 
     public init() {}
 
@@ -73,6 +72,11 @@ public struct TransferRun {
                 }
             } catch {
                 if done > 0, done % every != 0 { try? save(session.iteration) }
+                return Outcome(completed: done, interrupted: false, saved: saved, error: "\(error)")
+            }
+        }
+        if saveFinal, done > 0, done % every != 0 {
+            do { try save(session.iteration) } catch {
                 return Outcome(completed: done, interrupted: false, saved: saved, error: "\(error)")
             }
         }

@@ -37,6 +37,9 @@ public final class TransferSession: @unchecked Sendable {
     public private(set) var history: [IterationRecord] = []
     public var snapshots: SnapshotStore
 
+    /// The iteration a reopened session started from: earlier ones were not saved.
+    private var reopenedAt: Int?
+
     /// Iterations taken since the combination was initialised.
     public var iteration: Int { history.count }
 
@@ -53,19 +56,67 @@ public final class TransferSession: @unchecked Sendable {
         self.snapshots = SnapshotStore(budgetBytes: snapshotBudgetBytes)
     }
 
+    // MARK: - All or nothing
+
+    /// Everything a command can change, as values (copy-on-write makes capturing it cheap).
+    private struct State {
+        var compute: Compute, contentPath: String?, content: RGBImage?, styles: [StyleSource]
+        var configuration: TransferConfiguration, combination: Tensor?, optimizer: any Optimizer
+        var history: [IterationRecord], snapshots: SnapshotStore, imagesVersion: Int
+        var cachedTargets: (key: TargetKey, targets: LossTargets)?, breakdownAtCurrent: LossBreakdown?
+        var reopenedAt: Int?
+    }
+
+    private var state: State {
+        get {
+            State(compute: compute, contentPath: contentPath, content: content, styles: styles, configuration: configuration,
+                  combination: combination, optimizer: optimizer, history: history, snapshots: snapshots,
+                  imagesVersion: imagesVersion, cachedTargets: cachedTargets, breakdownAtCurrent: breakdownAtCurrent,
+                  reopenedAt: reopenedAt)
+        }
+        set {
+            compute = newValue.compute; contentPath = newValue.contentPath; content = newValue.content
+            styles = newValue.styles; configuration = newValue.configuration; combination = newValue.combination
+            optimizer = newValue.optimizer; history = newValue.history; snapshots = newValue.snapshots
+            imagesVersion = newValue.imagesVersion; cachedTargets = newValue.cachedTargets
+            breakdownAtCurrent = newValue.breakdownAtCurrent; reopenedAt = newValue.reopenedAt
+        }
+    }
+
+    /// Runs `body`; if it throws, the session is put back exactly as it was, so a refused command
+    /// (or a damaged archive) changes nothing, however far it got.
+    public func atomically<T>(_ body: () throws -> T) rethrows -> T {
+        let saved = state
+        do { return try body() } catch {
+            state = saved
+            throw error
+        }
+    }
+
+    /// What a command could change, for checking that a refused one changed nothing.
+    public struct Fingerprint: Equatable {
+        var configuration: TransferConfiguration, contentPath: String?, styles: [String], iteration: Int
+        var combination: [Float]?, optimizer: OptimizerState, backend: String, threads: Int, conv: String
+    }
+
+    public var fingerprint: Fingerprint {
+        Fingerprint(configuration: configuration, contentPath: contentPath, styles: styles.map { "\($0.path):\($0.weight)" },
+                    iteration: iteration, combination: combination?.data, optimizer: OptimizerState.capture(optimizer),
+                    backend: compute.backend.rawValue, threads: compute.threads, conv: compute.conv.rawValue)
+    }
+
     // MARK: - Images
 
     public func loadContent(_ path: String) throws {
         let image = try RGBImage.load(path)
-        content = image
-        contentPath = path
-        imagesVersion += 1
-        try resetCombination()
+        try setContent(image, name: path)
     }
 
     /// Replaces the style images with one (weight 1).
     public func loadStyle(_ path: String) throws {
-        styles = [StyleSource(path: path, image: try RGBImage.load(path), weight: 1)]
+        let image = try RGBImage.load(path)
+        try estimateFits(styleCount: 1)
+        styles = [StyleSource(path: path, image: image, weight: 1)]
         imagesVersion += 1
         objectiveChanged()
     }
@@ -73,16 +124,21 @@ public final class TransferSession: @unchecked Sendable {
     /// Adds a style image to blend with the others.
     public func addStyle(_ path: String, weight: Double) throws {
         guard weight > 0, weight.isFinite else { throw SessionError.invalid("a style weight must be positive, got \(weight)") }
-        styles.append(StyleSource(path: path, image: try RGBImage.load(path), weight: weight))
+        let image = try RGBImage.load(path)
+        try estimateFits(styleCount: styles.count + 1)
+        styles.append(StyleSource(path: path, image: image, weight: weight))
         imagesVersion += 1
         objectiveChanged()
     }
 
     public func setContent(_ image: RGBImage, name: String) throws {
-        content = image
-        contentPath = name
-        imagesVersion += 1
-        try resetCombination()
+        try estimateFits(content: image)
+        try atomically {
+            content = image
+            contentPath = name
+            imagesVersion += 1
+            try resetCombination()
+        }
     }
 
     public func setStyles(_ sources: [StyleSource]) {
@@ -118,12 +174,15 @@ public final class TransferSession: @unchecked Sendable {
         var next = configuration
         try change(&next)
         try validate(next)
-        let old = configuration
-        configuration = next
-        if next.rows != old.rows || next.resize != old.resize || next.initialImage != old.initialImage {
-            if content != nil { try resetCombination() }
-        } else if next.loss != old.loss || next.styleScale != old.styleScale {
-            objectiveChanged()
+        try estimateFits(configuration: next)
+        try atomically {
+            let old = configuration
+            configuration = next
+            if next.rows != old.rows || next.resize != old.resize || next.initialImage != old.initialImage {
+                if content != nil { try resetCombination() }
+            } else if next.loss != old.loss || next.styleScale != old.styleScale {
+                objectiveChanged()
+            }
         }
     }
 
@@ -137,6 +196,12 @@ public final class TransferSession: @unchecked Sendable {
             guard w.isFinite, w >= 0 else { throw SessionError.invalid("weights must be finite and ≥ 0, got \(w)") }
         }
         guard !c.loss.layers.isEmpty else { throw SessionError.invalid("the loss needs at least one content or style layer") }
+        for (what, names) in [("content", c.loss.contentLayers), ("style", c.loss.styleLayers.map(\.name))] {
+            var seen = Set<String>()
+            for name in names where !seen.insert(name).inserted {
+                throw SessionError.invalid("\(what) layer \(name) is listed twice")
+            }
+        }
     }
 
     public func setOptimizer(_ optimizer: any Optimizer) {
@@ -147,6 +212,7 @@ public final class TransferSession: @unchecked Sendable {
     public func updateOptimizer<O: Optimizer>(as type: O.Type, _ change: (inout O) -> Void) throws {
         guard var o = optimizer as? O else { throw SessionError.invalid("the optimiser is \(optimizer.name)") }
         change(&o)
+        try estimateFits(optimizer: o)
         optimizer = o
     }
 
@@ -207,6 +273,7 @@ public final class TransferSession: @unchecked Sendable {
         }
         combination = x
         history = []
+        reopenedAt = nil
         optimizer = freshCopy(of: optimizer)
         breakdownAtCurrent = nil
         snapshots.removeAll()
@@ -316,6 +383,7 @@ public final class TransferSession: @unchecked Sendable {
         self.combination = combination
         self.optimizer = optimizer
         self.history = history
+        reopenedAt = history.count
         breakdownAtCurrent = nil
         snapshots.removeAll()
         snapshots.save(Snapshot(iteration: history.count, combination: combination, optimizer: optimizer, breakdownAtCurrent: nil))
@@ -327,6 +395,9 @@ public final class TransferSession: @unchecked Sendable {
             throw SessionError.invalid("can rewind to 0…\(iteration), not \(n)")
         }
         guard let s = snapshots.snapshot(at: n) else {
+            if let reopenedAt, n < reopenedAt {
+                throw SessionError.invalid("iteration \(n) is before iteration \(reopenedAt), where this session was reopened: a saved session keeps only its last state")
+            }
             throw SessionError.notKept(n, snapshots.nearest(to: n))
         }
         combination = s.combination

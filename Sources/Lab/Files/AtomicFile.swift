@@ -1,0 +1,141 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Every file NST Lab writes (pictures, results, sessions, notebooks) goes through here, so no
+// write can lose the file it replaces: the new content goes to a temporary file beside it and is
+// renamed over the old one only when complete. On a full disk or a crash the old file is intact.
+
+public struct FileError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+public enum AtomicFile {
+    /// Writes `path` by calling body with a temporary path in the same folder, then renaming it
+    /// over `path`. On any failure the temporary file is removed and `path` is untouched.
+    public static func write(_ path: String, _ body: (String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        try createFolder(url.deletingLastPathComponent().path)
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            if isFolder.boolValue { throw FileError("\(path): is a folder") }
+            // A device or a pipe (/dev/full, a FIFO) is written in place: a rename would replace it.
+            if let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
+               type != .typeRegular, type != .typeSymbolicLink {
+                try body(path)
+                return
+            }
+        }
+        // Through a symbolic link, the file it points to is the one replaced.
+        let target = url.resolvingSymlinksInPath().path
+        let temporary = temporaryName(beside: target)
+        do {
+            try body(temporary)
+            guard rename(temporary, target) == 0 else { throw FileError("\(path): could not write (\(errnoText()))") }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    public static func write(_ data: Data, to path: String) throws {
+        try write(path) { temporary in
+            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
+                throw FileError("\(path): could not write (\(errnoText()))")
+            }
+        }
+    }
+
+    public static func copy(_ source: String, to path: String) throws {
+        guard let data = FileManager.default.contents(atPath: source) else { throw FileError("\(source): cannot read") }
+        try write(data, to: path)
+    }
+
+    /// Replaces the folder `path` with one built by body (given a temporary folder beside it): the
+    /// two are swapped in one step (renameat2 RENAME_EXCHANGE), so a crash leaves either the old
+    /// folder or the new one, never a mixture. An existing folder is replaced only if `replaceable`
+    /// says it may be (a saved session, not someone's photos).
+    public static func replaceFolder(_ path: String, replaceable: (String) -> Bool, _ body: (String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let fm = FileManager.default
+        var isFolder: ObjCBool = false
+        let exists = fm.fileExists(atPath: url.path, isDirectory: &isFolder)
+        if exists && !isFolder.boolValue { throw FileError("\(path): is a file, not a folder") }
+        if exists && !replaceable(url.path) { throw FileError("\(path): exists and is not a saved session; choose another folder") }
+        try createFolder(url.deletingLastPathComponent().path)
+        let temporary = temporaryName(beside: url.path)
+        do {
+            try createFolder(temporary)
+            try body(temporary)
+            if exists {
+                if exchange(temporary, url.path) {
+                    try? fm.removeItem(atPath: temporary)   // now the old folder
+                } else {
+                    // No renameat2 here: move the old one aside first (a crash in between leaves it there).
+                    let old = temporaryName(beside: url.path)
+                    guard rename(url.path, old) == 0 else { throw FileError("\(path): could not replace (\(errnoText()))") }
+                    guard rename(temporary, url.path) == 0 else {
+                        rename(old, url.path)
+                        throw FileError("\(path): could not replace (\(errnoText()))")
+                    }
+                    try? fm.removeItem(atPath: old)
+                }
+            } else {
+                guard rename(temporary, url.path) == 0 else { throw FileError("\(path): could not write (\(errnoText()))") }
+            }
+        } catch {
+            try? fm.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+
+    /// Creates a folder and its parents, with a one-line error that says what is wrong.
+    public static func createFolder(_ path: String) throws {
+        if path.isEmpty { return }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            if isFolder.boolValue { return }
+            throw FileError("\(path): is a file, not a folder")
+        }
+        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+            throw FileError("\(path): cannot create the folder (\(describe(error)))")
+        }
+    }
+
+    /// A Foundation or POSIX error in a few words ("permission denied", "no space left on device").
+    public static func describe(_ error: Error) -> String {
+        let ns = error as NSError
+        if let posix = ns.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(posix.code))).lowercased()
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))).lowercased() }
+        switch CocoaError.Code(rawValue: ns.code) {
+        case .fileWriteNoPermission, .fileReadNoPermission: return "permission denied"
+        case .fileWriteOutOfSpace: return "no space left on device"
+        case .fileWriteVolumeReadOnly: return "read-only file system"
+        case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or folder"
+        case .fileWriteFileExists: return "already exists"
+        default: return ns.localizedDescription.replacingOccurrences(of: "\n", with: " ")
+        }
+    }
+
+    static func errnoText() -> String { String(cString: strerror(errno)).lowercased() }
+
+    static func temporaryName(beside path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().appendingPathComponent(
+            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    }
+
+    /// renameat2(…, RENAME_EXCHANGE), looked up at run time (glibc ≥ 2.28 declares it only with _GNU_SOURCE).
+    static func exchange(_ a: String, _ b: String) -> Bool {
+        typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return false }
+        let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
+        let atCurrentFolder: Int32 = -100, renameExchange: UInt32 = 2   // AT_FDCWD, RENAME_EXCHANGE
+        return renameat2(atCurrentFolder, a, atCurrentFolder, b, renameExchange) == 0
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import Kernels
+
+// How much memory a step needs, estimated before anything is allocated — so that a 20000×1 image
+// (a 640000-column working image) or `set --size 4096` is refused with the figures instead of
+// the process being killed. Calibrated on `lab bench` (512², simd: estimate 0.70 GiB, peak
+// measured 0.58 GiB): an upper estimate, not a measurement.
+
+public struct MemoryEstimate: Sendable {
+    public var parts: [(name: String, bytes: Int)]
+    public var total: Int { parts.reduce(0) { $0 + $1.bytes } }
+
+    /// The estimate for a working image of width × height under configuration `c`.
+    public static func step(configuration c: TransferConfiguration, width: Int, height: Int, styleCount: Int,
+                            optimizerVectors: Int, snapshotBudget: Int) -> MemoryEstimate {
+        let deepest = c.loss.layers.compactMap { VGG19.index(of: $0) }.max() ?? 0
+        var activations = 0, largest = 0, channels = 3
+        var h = height, w = width
+        for (i, layer) in VGG19Architecture.layers.enumerated() where i <= deepest {
+            switch layer {
+            case .conv(_, _, let oc):
+                channels = oc
+                activations += oc * h * w
+                largest = max(largest, oc * h * w)
+            case .pool:
+                h /= 2; w /= 2
+                activations += channels * h * w
+            }
+        }
+        let image = 3 * width * height
+        let styleImage = Int(Double(image) * c.styleScale * c.styleScale)
+        var parts: [(String, Int)] = [
+            ("activations", 4 * activations),
+            ("gradients", 4 * 2 * largest),
+            ("image, gradient and step copies", 4 * 5 * image),
+            ("optimiser state", 4 * optimizerVectors * image),
+            ("style images", 4 * styleCount * styleImage),
+            ("snapshots (at most)", snapshotBudget),
+            ("weights and workspace", 200 << 20),
+        ]
+        parts = parts.filter { $0.1 > 0 }
+        return MemoryEstimate(parts: parts)
+    }
+
+    public var summary: String {
+        "about \(MemoryEstimate.format(total)) per step ("
+            + parts.map { "\($0.name) \(MemoryEstimate.format($0.bytes))" }.joined(separator: ", ") + ")"
+    }
+
+    public static func format(_ bytes: Int) -> String {
+        bytes >= 1 << 30 ? String(format: "%.2f GiB", Double(bytes) / Double(1 << 30))
+                         : String(format: "%.0f MiB", Double(bytes) / Double(1 << 20))
+    }
+
+    /// What a step may use: half of the machine's memory, or less if a cgroup or an address-space
+    /// limit says so; NST_MEMORY_LIMIT (bytes, or with a K/M/G suffix) overrides.
+    public static var limit: Int {
+        if let text = ProcessInfo.processInfo.environment["NST_MEMORY_LIMIT"], let v = parseBytes(text) { return v }
+        var limit = Int(ProcessInfo.processInfo.physicalMemory / 2)
+        if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
+           let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+            limit = min(limit, v)
+        }
+        var r = rlimit()
+        if getrlimit(Int32(RLIMIT_AS.rawValue), &r) == 0, r.rlim_cur < UInt64(Int.max) {   // RLIM_INFINITY is all ones
+            limit = min(limit, Int(r.rlim_cur) / 2)
+        }
+        return limit
+    }
+
+    static func parseBytes(_ text: String) -> Int? {
+        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
+        let scale: Int
+        switch t.last {
+        case "K": scale = 1 << 10
+        case "M": scale = 1 << 20
+        case "G": scale = 1 << 30
+        default: scale = 1
+        }
+        let digits = scale == 1 ? t : String(t.dropLast())
+        guard let v = Double(digits), v > 0, v * Double(scale) < 9e18 else { return nil }
+        return Int(v * Double(scale))
+    }
+}
+
+extension TransferSession {
+    /// Floats of optimiser state per image value.
+    static func optimizerVectors(_ o: any Optimizer) -> Int {
+        switch o {
+        case let l as LBFGS: return 2 * l.historySize + 3
+        case is Adam: return 2
+        default: return 1
+        }
+    }
+
+    public func memoryEstimate(configuration c: TransferConfiguration? = nil, content: RGBImage? = nil,
+                               styleCount: Int? = nil, optimizer: (any Optimizer)? = nil) -> MemoryEstimate? {
+        let c = c ?? configuration
+        guard let content = content ?? self.content else { return nil }
+        let size = kerasTargetSize(width: content.width, height: content.height, rows: c.rows)
+        return MemoryEstimate.step(configuration: c, width: size.width, height: size.height,
+                                   styleCount: styleCount ?? styles.count,
+                                   optimizerVectors: TransferSession.optimizerVectors(optimizer ?? self.optimizer),
+                                   snapshotBudget: snapshots.budgetBytes)
+    }
+
+    /// Throws, with the estimate and the limit, when a step at this configuration would not fit.
+    func estimateFits(configuration c: TransferConfiguration? = nil, content: RGBImage? = nil,
+                      styleCount: Int? = nil, optimizer: (any Optimizer)? = nil) throws {
+        guard let e = memoryEstimate(configuration: c, content: content, styleCount: styleCount, optimizer: optimizer) else { return }
+        let limit = MemoryEstimate.limit
+        guard e.total <= limit else {
+            let content = content ?? self.content!
+            let size = kerasTargetSize(width: content.width, height: content.height, rows: (c ?? configuration).rows)
+            throw SessionError.invalid("a \(size.width)×\(size.height) working image needs \(e.summary), "
+                                       + "more than the \(MemoryEstimate.format(limit)) allowed: use a smaller --size or image")
+        }
+    }
+}
