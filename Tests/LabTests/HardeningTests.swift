@@ -349,11 +349,16 @@ struct RandomCommandTests {
                      "set --preset any-size"] {
             #expect(h.run(line).0 == .ok)
         }
+        // Copies of the images: a random `save FILE` must not overwrite the fixtures.
         let scratch = Paths.temporaryDirectory()
+        for name in ["content.png", "formats/huge.png", "formats/text-chunk-2gb.png"] {
+            try FileManager.default.copyItem(atPath: Paths.fixtures + "/" + name,
+                                             toPath: scratch + "/" + (name as NSString).lastPathComponent)
+        }
         let hostile = ["0", "-1", "1", "2", "3.5", "1e300", "nan", "inf", "x", ":", "::", ",", "", "--", "-",
                        "block1_conv1", "block1_conv1:pre", "block5_pool", "style:bogus", "content", "style", "result",
-                       "\(Paths.fixtures)/content.png", "\(Paths.fixtures)/formats/huge.png", "/nonexistent/file.png",
-                       scratch + "/out.png", scratch + "/session", scratch, "\(Paths.fixtures)/formats/text-chunk-2gb.png"]
+                       scratch + "/content.png", scratch + "/huge.png", "/nonexistent/file.png",
+                       scratch + "/out.png", scratch + "/session", scratch, scratch + "/text-chunk-2gb.png"]
         // Too slow for a property test (float64 plain loops) or ends the shell.
         let skipped: Set<String> = ["gradcheck", "quit", "help"]
         var rng = SplitMix64(seed: 2026)
