@@ -75,7 +75,7 @@ int nst_png_read(const char *path, unsigned char *rgb, int width, int height, ch
     png_ctx ctx = { .err = err };
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_error_to_jump, png_warning_ignored);
     png_infop info = png ? png_create_info_struct(png) : NULL;
-    png_bytep *rows = NULL;
+    png_bytep *volatile rows = NULL;   /* volatile: read after a longjmp (a leak the fuzzer found) */
     if (!png || !info) { set_err(err, "out of memory"); png_destroy_read_struct(&png, &info, NULL); fclose(f); return -1; }
     if (setjmp(ctx.jump)) { free(rows); png_destroy_read_struct(&png, &info, NULL); fclose(f); return -1; }
     png_limit(png);

@@ -1,0 +1,80 @@
+import Foundation
+import Kernels
+@testable import Lab
+
+// One binary, several targets, chosen by NST_FUZZ_TARGET: png, jpeg, safetensors, archive,
+// lesson, shell. libFuzzer calls LLVMFuzzerTestOneInput with each input; anything but a clean
+// return or a thrown error (a trap, an overflow, a memory error caught by AddressSanitizer) is
+// a finding, and libFuzzer saves the input that caused it.
+
+enum Fuzz {
+    static let target = ProcessInfo.processInfo.environment["NST_FUZZ_TARGET"] ?? ""
+    /// A scratch folder that is also the working folder: every relative path a fuzzed command
+    /// names lands here.
+    static let scratch: String = {
+        let dir = NSTemporaryDirectory() + "nstlab-fuzz-\(getpid())"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        FileManager.default.changeCurrentDirectoryPath(dir)
+        return dir
+    }()
+    static let inputPath = scratch + "/input"
+
+    static func writeInput(_ data: Data, to path: String = inputPath) {
+        FileManager.default.createFile(atPath: path, contents: data)
+    }
+
+    /// A shell at 16 rows with images loaded, for the command-line target.
+    nonisolated(unsafe) static var shell: Shell = {
+        let shell = Shell(output: { _ in }, outputDirectory: scratch + "/out")
+        let fixtures = ProcessInfo.processInfo.environment["NST_FUZZ_FIXTURES"] ?? "Tests/LabTests/Fixtures"
+        for line in ["set --size 16", "content \(fixtures)/content.png", "style \(fixtures)/style.png", "set --preset any-size"] {
+            precondition(shell.execute(line) == .ok, "fuzz setup: \(line)")
+        }
+        return shell
+    }()
+
+    /// A saved session to open with a fuzzed session.json.
+    nonisolated(unsafe) static var archive: (session: TransferSession, folder: String) = {
+        let session = try! shell.session()
+        let folder = scratch + "/archive"
+        try! session.save(to: folder)
+        return (session, folder)
+    }()
+
+    static func run(_ data: Data) {
+        switch target {
+        case "png", "jpeg":
+            writeInput(data)
+            _ = try? RGBImage.load(inputPath)
+        case "safetensors":
+            writeInput(data)
+            if let file = try? SafeTensorsFile(path: inputPath) {
+                for name in file.entries.keys { _ = try? file.tensor(name, shape: file.entries[name]!.shape) }
+            }
+        case "archive":
+            writeInput(data, to: archive.folder + "/session.json")
+            let before = archive.session.fingerprint
+            if (try? archive.session.open(archive.folder)) == nil {
+                precondition(archive.session.fingerprint == before, "a refused open changed the session")
+            } else {
+                _ = try? archive.session.step()
+            }
+        case "lesson":
+            let text = String(decoding: data, as: UTF8.self)
+            _ = try? Lesson(path: "fuzz.md", markdown: text)
+        case "shell":
+            // Relative paths only (the scratch folder), no lesson navigation (it reads real files).
+            let line = String(decoding: data.prefix(200), as: UTF8.self)
+            guard !line.contains("/"), !line.contains(".."), !line.contains("\n") else { return }
+            _ = shell.execute(line)
+        default:
+            fatalError("set NST_FUZZ_TARGET to png, jpeg, safetensors, archive, lesson or shell")
+        }
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> CInt {
+    Fuzz.run(Data(bytes: bytes, count: count))
+    return 0
+}
