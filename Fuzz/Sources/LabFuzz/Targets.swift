@@ -20,7 +20,7 @@ enum Fuzz {
     static let inputPath = scratch + "/input"
 
     static func writeInput(_ data: Data, to path: String = inputPath) {
-        FileManager.default.createFile(atPath: path, contents: data)
+        _ = FileManager.default.createFile(atPath: path, contents: data)
     }
 
     /// A shell at 16 rows with images loaded, for the command-line target.

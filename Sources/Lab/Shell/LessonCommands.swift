@@ -119,6 +119,7 @@ extension CommandTable {
             let cell = lesson.cells[shell.cellIndex]
             shell.cellDepth += 1
             defer { shell.cellDepth -= 1 }
+            shell.pendingProse = cell.prose.isEmpty ? nil : cell.prose
             for command in cell.commands {
                 shell.say("lab> \(command)")
                 if case .failed(let why) = shell.execute(command) {
@@ -159,10 +160,11 @@ extension CommandTable {
                 shell.say("reopened \(a.positional[1]): iteration \(s.iteration), \(s.optimizer.name)")
             }
         },
-        Command(name: "notebook", topic: "lessons", summary: "save this session as a Markdown notebook, pictures beside it",
-                usage: "notebook save FILE.md", example: "notebook save out/my-session.md", completes: .files) { shell, a in
-            guard a.positional.count == 2, a.positional[0] == "save" else { throw UsageError("notebook save FILE.md") }
-            try shell.saveNotebook(a.positional[1])
+        Command(name: "notebook", topic: "lessons", summary: "save this session as a notebook: Markdown (pictures beside it) or Jupyter (.ipynb, pictures inside)",
+                usage: "notebook save FILE.md|FILE.ipynb", example: "notebook save out/my-session.ipynb", completes: .files) { shell, a in
+            guard a.positional.count == 2, a.positional[0] == "save" else { throw UsageError("notebook save FILE.md|FILE.ipynb") }
+            let path = a.positional[1]
+            if path.lowercased().hasSuffix(".ipynb") { try shell.saveJupyterNotebook(path) } else { try shell.saveNotebook(path) }
         },
     ]
 
@@ -186,6 +188,52 @@ extension CommandTable {
 }
 
 extension Shell {
+    /// The commands a notebook keeps: not the lesson navigation, which replays nothing.
+    var notebookEntries: [Entry] {
+        transcript.filter { !["lesson", "next", "back", "where", "edit", "help"].contains($0.command.split(separator: " ").first.map(String.init) ?? "") }
+    }
+
+    /// Writes the transcript as a Jupyter notebook (nbformat 4.5): the lesson text as Markdown cells,
+    /// each command a code cell with its printed output and its pictures embedded as PNG — what
+    /// GitHub, VS Code and Jupyter display as they are. `lab run FILE.ipynb` replays the code cells.
+    func saveJupyterNotebook(_ path: String) throws {
+        guard !transcript.isEmpty else { throw SessionError.invalid("nothing to save yet: run some commands first") }
+        var cells: [[String: Any]] = []
+        func lines(_ text: String) -> [String] {
+            let parts = text.components(separatedBy: "\n")
+            return parts.enumerated().map { $0.offset < parts.count - 1 ? $0.element + "\n" : $0.element }.filter { !$0.isEmpty }
+        }
+        func markdown(_ text: String) {
+            cells.append(["cell_type": "markdown", "id": "cell-\(cells.count)", "metadata": [String: Any](), "source": lines(text)])
+        }
+        markdown("# NST Lab session\n\nSaved \(Date()). Run it again with `lab run \((path as NSString).lastPathComponent)`.")
+        for (n, entry) in notebookEntries.enumerated() {
+            if let prose = entry.prose { markdown(prose) }
+            var outputs: [[String: Any]] = []
+            let text = entry.output.trimmingCharacters(in: .newlines)
+            if !text.isEmpty { outputs.append(["output_type": "stream", "name": "stdout", "text": lines(text + "\n")]) }
+            for picture in entry.pictures {
+                guard let png = FileManager.default.contents(atPath: picture) else { continue }
+                outputs.append(["output_type": "display_data", "metadata": [String: Any](),
+                                "data": ["image/png": png.base64EncodedString(), "text/plain": [(picture as NSString).lastPathComponent]]])
+            }
+            // A refused command is kept as what it taught: replaying checks it is still refused.
+            let source = (entry.failed ? "expect error " : "") + entry.command
+            let metadata: [String: Any] = entry.failed ? ["nstlab": ["refused": true]] : [:]
+            let cell: [String: Any] = ["cell_type": "code", "id": "cell-\(cells.count)", "execution_count": n + 1,
+                                       "metadata": metadata, "source": [source], "outputs": outputs]
+            cells.append(cell)
+        }
+        let notebook: [String: Any] = [
+            "nbformat": 4, "nbformat_minor": 5, "cells": cells,
+            "metadata": ["kernelspec": ["name": "nstlab", "display_name": "NST Lab", "language": "nstlab"],
+                         "language_info": ["name": "nstlab", "file_extension": ".lab"]],
+        ]
+        let data = try JSONSerialization.data(withJSONObject: notebook, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try AtomicFile.write(data, to: path)
+        say("saved \(notebookEntries.count) command(s) to \(path) (Jupyter notebook, pictures inside)")
+    }
+
     /// Writes the transcript as Markdown: each command a ```lab cell (so `lab run` replays it),
     /// its output in a text block, its pictures copied into FILE_files/ and shown inline.
     func saveNotebook(_ path: String) throws {
@@ -194,7 +242,8 @@ extension Shell {
         let assets = base + "_files"
         try AtomicFile.createFolder(assets)
         var md = "# NST Lab session\n\nSaved \(Date()). Run it again with `lab run \((path as NSString).lastPathComponent)`.\n\n"
-        for entry in transcript where !["lesson", "next", "back", "where", "edit", "help"].contains(entry.command.split(separator: " ").first.map(String.init) ?? "") {
+        for entry in notebookEntries {
+            if let prose = entry.prose { md += prose + "\n\n" }
             // A refused command is kept as what it taught: replaying checks it is still refused.
             md += "```lab\n\(entry.failed ? "expect error " : "")\(entry.command)\n```\n"
             let text = entry.output.trimmingCharacters(in: .newlines)
@@ -223,6 +272,7 @@ extension Shell {
         cellDepth += 1
         defer { cellDepth -= 1 }
         for (i, cell) in lesson.cells.enumerated() {
+            pendingProse = cell.prose.isEmpty ? nil : cell.prose
             for command in cell.commands {
                 say("lab> \(command)")
                 if case .failed = execute(command) {

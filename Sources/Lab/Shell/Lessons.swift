@@ -17,7 +17,40 @@ public struct Lesson: Sendable {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw SessionError.invalid("cannot read lesson \(path)")
         }
-        try self.init(path: path, markdown: text)
+        if path.lowercased().hasSuffix(".ipynb") {
+            try self.init(path: path, jupyter: Data(text.utf8))
+        } else {
+            try self.init(path: path, markdown: text)
+        }
+    }
+
+    /// A Jupyter notebook (what `notebook save FILE.ipynb` writes): its code cells are the commands,
+    /// its Markdown cells the prose.
+    public init(path: String, jupyter data: Data) throws {
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let cellList = root["cells"] as? [[String: Any]] else {
+            throw SessionError.invalid("\(path): not a Jupyter notebook (no cells)")
+        }
+        func text(_ source: Any?) -> String {
+            if let s = source as? String { return s }
+            return (source as? [String])?.joined() ?? ""
+        }
+        self.path = path
+        var prose: [String] = []
+        var cells: [Cell] = []
+        for (i, cell) in cellList.enumerated() {
+            let source = text(cell["source"])
+            if cell["cell_type"] as? String == "code" {
+                let commands = Lesson.lines(source).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                cells.append(Cell(prose: prose.joined(separator: "\n\n"), commands: commands, line: i + 1))
+                prose = []
+            } else {
+                prose.append(source)
+            }
+        }
+        let all = cellList.map { text($0["source"]) }.joined(separator: "\n")
+        title = Lesson.lines(all).first { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) } ?? (path as NSString).lastPathComponent
+        self.cells = cells
     }
 
     /// Lines of a text file, whatever its line endings (\n, \r\n — one Character in Swift — or \r).
@@ -106,7 +139,8 @@ public struct LessonProgress: Codable, Sendable {
         return p
     }
 
+    /// Progress is a convenience: a failure to save it must not stop a lesson, so it is not thrown.
     public func save(_ path: String) {
-        if let data = try? JSONEncoder().encode(self) { FileManager.default.createFile(atPath: path, contents: data) }
+        if let data = try? JSONEncoder().encode(self) { try? AtomicFile.write(data, to: path) }
     }
 }

@@ -35,7 +35,11 @@ public final class Shell: @unchecked Sendable {
     public struct Entry: Sendable {
         public var command: String; public var output: String; public var pictures: [String]
         public var failed = false
+        /// The lesson text that introduced this command's cell, when a lesson ran it.
+        public var prose: String? = nil
     }
+    /// Set by a lesson cell for its first command: the notebooks put it before that command.
+    var pendingProse: String? = nil
     public private(set) var transcript: [Entry] = []
     private var capture = ""
     private var capturedPictures: [String] = []
@@ -90,7 +94,8 @@ public final class Shell: @unchecked Sendable {
         defer {
             if !["notebook", "expect"].contains(command.name) {
                 transcript.append(Entry(command: line.trimmingCharacters(in: .whitespaces), output: capture,
-                                        pictures: capturedPictures, failed: !succeeded))
+                                        pictures: capturedPictures, failed: !succeeded, prose: pendingProse))
+                pendingProse = nil
             }
             lastOutput = command.name == "expect" ? previous : capture
         }
@@ -213,8 +218,8 @@ public final class Shell: @unchecked Sendable {
         let listed = (try? FileManager.default.contentsOfDirectory(atPath: dir.isEmpty ? "." : dir)) ?? []
         return listed.filter { $0.hasPrefix(prefix) && !$0.hasPrefix(".") }.sorted().map { name in
             var isDir: ObjCBool = false
-            FileManager.default.fileExists(atPath: dir + name, isDirectory: &isDir)
-            return dir + name + (isDir.boolValue ? "/" : "")
+            let exists = FileManager.default.fileExists(atPath: dir + name, isDirectory: &isDir)
+            return dir + name + (exists && isDir.boolValue ? "/" : "")
         }
     }
 }
