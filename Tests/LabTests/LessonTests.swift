@@ -16,6 +16,24 @@ struct LessonTests {
         }
     }
 
+    /// As a learner takes them: every lesson in order, in one shell session, cell by cell with
+    /// `next` (each lesson starts with `new`, so none depends on what the one before left behind).
+    @Test func allLessonsInOrderInOneSession() throws {
+        var script: [String] = []
+        for (i, name) in LessonTests.lessons.enumerated() {
+            let lesson = try Lesson(path: Paths.repo + "/lessons/" + name)
+            #expect(lesson.cells.first?.commands.first == "new", "\(name) does not start from a new session")
+            script.append("lesson \(i + 1) --from-start")
+            script += Array(repeating: "next", count: lesson.cells.count)
+        }
+        let scriptPath = Paths.temporaryDirectory() + "/all-lessons.lab"
+        try script.joined(separator: "\n").write(toFile: scriptPath, atomically: true, encoding: .utf8)
+        let (status, text) = try runLab(["--script", scriptPath, "--out", Paths.temporaryDirectory()],
+                                        environment: ["HOME": Paths.temporaryDirectory()])
+        #expect(status == 0, "\(text.suffix(3000))")
+        #expect(text.contains("— end of \(try Lesson(path: Paths.repo + "/lessons/" + LessonTests.lessons.last!).title) —"))
+    }
+
     @Test(arguments: lessons)
     func lessonRunsHeadless(_ name: String) throws {
         let (status, text) = try runLab(["run", "lessons/" + name, "--out", Paths.temporaryDirectory()])

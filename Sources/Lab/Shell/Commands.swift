@@ -385,6 +385,13 @@ enum CommandTable {
                 shell.say("plotted total, content, tv and each style layer (log scale) to \(path)")
             }
         },
+        Command(name: "new", topic: "session", summary: "start a new session: default settings, no images, no history (lessons begin with it)",
+                usage: "new", example: "new", transactional: false) { shell, a in
+            guard a.positional.isEmpty else { throw UsageError("new takes no arguments") }
+            let dropped = try shell.startNewSession()
+            shell.say("a new session: default settings (128 rows, the Keras example's loss and SGD), no images"
+                      + (dropped > 0 ? "; the previous one's \(dropped) iteration(s) are gone (session save keeps a session)" : ""))
+        },
         Command(name: "reset", topic: "optimise", summary: "start again from the initial image (clears history)",
                 usage: "reset", example: "reset") { shell, _ in
             try shell.session().resetCombination()

@@ -69,6 +69,17 @@ public final class Shell: @unchecked Sendable {
 
     public var hasSession: Bool { loadedSession != nil }
 
+    /// Replaces the session with a fresh one — default settings, no images, no history — keeping
+    /// the loaded network. Returns how many iterations the old one had.
+    @discardableResult
+    func startNewSession() throws -> Int {
+        let old = loadedSession
+        let s = TransferSession(vgg: try old.map { $0.vgg } ?? VGG19(weightsPath: weightsPath), compute: compute)
+        try s.configure { $0.rows = 128 }
+        loadedSession = s
+        return old?.iteration ?? 0
+    }
+
     func say(_ text: String) {
         let line = text.hasSuffix("\n") ? text : text + "\n"
         capture += line
