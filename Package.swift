@@ -23,7 +23,9 @@ let package = Package(
         // Ctrl-C as one process-wide flag, read by the shell, readline and the image decoders.
         .target(name: "CSignals"),
         .target(name: "CImageIO", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
-        .target(name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals"], swiftSettings: nativeCPU + testable),
+        // Cairo for plots with axes and labelled pictures (text, antialiased lines).
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .target(name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals", "CCairo"], swiftSettings: nativeCPU + testable),
         // GNU readline (line editing, history, completion) for the interactive shell only.
         .target(name: "CLineEdit", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("readline")]),
         .executableTarget(name: "LabCLI", dependencies: ["Lab", "CLineEdit"], swiftSettings: nativeCPU),

@@ -93,6 +93,9 @@ enum ShellMain {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
             nst_add_history(trimmed)
+            // The window may have been resized since the last command: pictures fit it as it is now.
+            var size = winsize()
+            if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { shell.columns = Int(size.ws_col) }
             if shell.execute(trimmed) == .quit { break }
         }
         _ = nst_write_history(historyPath, 1000)

@@ -136,6 +136,9 @@ enum CommandTable {
         case "result":
             guard let c = s.combination else { throw SessionError.needsContent }
             return c
+        case "initial":   // where the current run started (if its snapshot is kept)
+            guard let c = s.snapshots.snapshot(at: 0)?.combination else { throw SessionError.invalid("the initial image is not kept") }
+            return c
         default: throw UsageError("--image is content, style or result; got '\(which)'")
         }
     }
@@ -185,12 +188,15 @@ enum CommandTable {
                     throw UsageError("--channels: numbers in 0…\(c - 1), comma-separated")
                 }
             }
-            try shell.showPicture(Pictures.featureGrid(t, channels: channels), name: layer.replacingOccurrences(of: ":", with: "-"),
+            let grid = Pictures.featureGrid(t, channels: channels, title: "\(layer) of the \(a.value("image") ?? "content") image, (\(c), \(h), \(w))")
+            try shell.showPicture(grid, name: layer.replacingOccurrences(of: ":", with: "-"),
                                   caption: "\(layer) channels \(channels.map(String.init).joined(separator: ","))")
         },
         Command(name: "gram", topic: "network", summary: "a layer's Gram matrix: heatmap, most correlated channels, style − result",
-                usage: "gram LAYER [--image content|style|result] [--top K] [--diff]", example: "gram block2_conv1 --top 5",
-                options: ["image", "top"], flags: ["diff"], completes: .layers) { shell, a in
+                usage: "gram LAYER [--image content|style|result] [--top K] [--diff] [--scale linear|log|correlation]",
+                example: "gram block2_conv1 --top 5 --scale log",
+                options: ["image", "top", "scale"], flags: ["diff"], completes: .layers) { shell, a in
+            let scale = try a.choice("scale", Pictures.GramScale.self) ?? .linear
             guard a.positional.count == 1 else { throw UsageError("gram needs a LAYER") }
             let s = try shell.session()
             let layer = a.positional[0]
@@ -202,8 +208,18 @@ enum CommandTable {
             var g = try gramOf(a.value("image") ?? "style")
             var caption = "gram \(layer) of \(a.value("image") ?? "style")"
             if a.has("diff") {
-                g = try gramOf("style").adding(try gramOf("result").scaled(by: -1))
+                let target = try gramOf("style"), now = try gramOf("result")
+                g = try target.adding(now.scaled(by: -1))
                 caption = "gram \(layer): style − result"
+                let norm = { (t: Tensor) in t.data.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
+                let gap = norm(g)
+                if let first = try? gramOf("initial"), s.iteration > 0 {
+                    let start = norm(try target.adding(first.scaled(by: -1)))
+                    shell.say(String(format: "‖G_style − G_result‖ = %.4g; at the initial image %.4g (%+.1f%%)",
+                                     gap, start, start > 0 ? 100 * (gap - start) / start : 0))
+                } else {
+                    shell.say(String(format: "‖G_style − G_result‖ = %.4g", gap))
+                }
             }
             let c = g.shape[0]
             let top = try a.int("top", default: 5, in: 0...100)
@@ -219,7 +235,8 @@ enum CommandTable {
                 shell.say("most correlated channel pairs (G[a][b] / √(G[a][a]·G[b][b])):")
                 for (i, j, r) in pairs.prefix(top) { shell.say(String(format: "  %3d – %3d   %.4f", i, j, r)) }
             }
-            try shell.showPicture(Pictures.heatmap(g, signed: a.has("diff")), name: "gram-\(layer)", caption: caption)
+            try shell.showPicture(Pictures.heatmap(g, signed: a.has("diff"), scale: scale, title: caption + " (\(scale) scale)"),
+                                  name: "gram-\(layer)", caption: caption)
         },
     ]
 
@@ -369,8 +386,15 @@ enum CommandTable {
                 for (i, layer) in s.configuration.loss.styleLayers.enumerated() {
                     series.append((layer.name, s.history.map { i < $0.breakdown.style.count ? $0.breakdown.style[i].weighted : .nan }))
                 }
-                try Pictures.plot(series).savePNG(path)
+                // Where the optimiser changed: a dashed line, so a learner sees why the curve bends.
+                var markers: [(x: Int, label: String)] = []
+                for (i, r) in s.history.enumerated() where i > 0 && r.optimizer != s.history[i - 1].optimizer {
+                    markers.append((i + 1, r.optimizer))
+                }
+                let plot = Pictures.plot(series, title: "loss terms, weighted — \(s.history.count) iterations", markers: markers)
+                try plot.savePNG(path)
                 savedPlot = path
+                shell.output(TerminalPicture.render(plot, columns: min(shell.columns, 100), color: shell.color))
             }
             if s.history.count > last { shell.say("the last \(last) of \(s.history.count) iterations (--last N for more)") }
             shell.say("iter  optimizer  total          content      style        tv           step        seconds")

@@ -1,0 +1,81 @@
+import Foundation
+import Kernels
+import Testing
+@testable import Lab
+
+// Pictures are tested on their pixels: axes, legend and title where they belong, signed data in
+// both colours, scales that change the picture, terminal drawings that fit the width.
+
+@Suite("Pictures")
+struct PictureTests {
+    /// Pixels in a rectangle that are not the white background.
+    func inked(_ image: RGBImage, x: Range<Int>, y: Range<Int>) -> Int {
+        var count = 0
+        for yy in y { for xx in x { let p = image[xx, yy]; if p.r < 200 || p.g < 200 || p.b < 200 { count += 1 } } }
+        return count
+    }
+
+    @Test func plotsHaveAxesTicksALegendAndATitle() throws {
+        let series: [(name: String, values: [Double])] = [("total", (1...40).map { 1e6 / Double($0) }),
+                                                          ("content", (1...40).map { 1e3 + Double($0) })]
+        let plot = Pictures.plot(series, title: "a title", markers: [(20, "adam")])
+        #expect(plot.width == 900 && plot.height == 520)
+        #expect(inked(plot, x: 0..<70, y: 44..<464) > 50, "no y tick labels or axis title")
+        #expect(inked(plot, x: 78..<700, y: 470..<520) > 50, "no x tick labels or axis title")
+        #expect(inked(plot, x: 715..<900, y: 44..<100) > 50, "no legend")
+        #expect(inked(plot, x: 78..<400, y: 5..<35) > 50, "no title")
+        // The first series is drawn in its colour somewhere in the plot area.
+        var blue = 0
+        for y in 44..<464 { for x in 78..<700 { let p = plot[x, y]; if p.b > 150 && p.r < 80 { blue += 1 } } }
+        #expect(blue > 100)
+        let path = Paths.temporaryDirectory() + "/plot.png"
+        try plot.savePNG(path)
+        #expect(try RGBImage.load(path).pixels == plot.pixels)
+    }
+
+    @Test func featureGridsAreReadableLabelledAndSigned() throws {
+        var rng = SplitMix64(seed: 5)
+        let t = try Tensor(shape: [4, 12, 9], data: (0..<(4 * 12 * 9)).map { _ in Float(rng.nextUnit() - 0.5) })
+        let grid = Pictures.featureGrid(t, channels: [0, 1, 2, 3], title: "pre-activations")
+        #expect(grid.width >= 384)
+        var blue = 0, red = 0
+        for p in stride(from: 0, to: grid.pixels.count, by: 3) {
+            let (r, b) = (grid.pixels[p], grid.pixels[p + 2])
+            if b > 150 && r < 120 { blue += 1 }
+            if r > 150 && b < 120 { red += 1 }
+        }
+        #expect(blue > 100 && red > 100, "negative values must show (diverging colours)")
+        let relu = Pictures.featureGrid(Kernels.relu(t), channels: [0, 1], title: "")
+        var blueAfterReLU = 0
+        for p in stride(from: 0, to: relu.pixels.count, by: 3) where relu.pixels[p + 2] > 150 && relu.pixels[p] < 120 && relu.pixels[p + 1] > 60 {
+            blueAfterReLU += 1
+        }
+        #expect(blueAfterReLU == 0, "non-negative maps use the one-sided ramp")
+    }
+
+    @Test func gramHeatmapsScaleAndShareAScale() throws {
+        let g = try Tensor(shape: [3, 3], data: [100, 1, 0, 1, 4, 0.1, 0, 0.1, 1])
+        let linear = Pictures.heatmap(g, signed: false, scale: .linear)
+        let log = Pictures.heatmap(g, signed: false, scale: .log)
+        #expect(linear.width >= 384 && log.width >= 384)
+        #expect(linear.pixels != log.pixels)
+        // With a shared maximum the same matrix draws darker (its entries are smaller in comparison).
+        let shared = Pictures.heatmap(g, signed: false, scale: .linear, sharedMax: 1000)
+        let lum = { (i: RGBImage) in i.pixels.reduce(0) { $0 + Int($1) } }
+        #expect(lum(shared) < lum(linear))
+        let correlation = Pictures.heatmap(g, signed: false, scale: .correlation)
+        #expect(correlation.pixels != linear.pixels)
+    }
+
+    @Test func picturesFollowTheTerminalWidth() {
+        let image = RGBImage(width: 400, height: 200, pixels: [UInt8](repeating: 128, count: 400 * 200 * 3))
+        for columns in [40, 72, 100] {
+            let text = TerminalPicture.render(image, columns: columns, color: false)
+            #expect(text.split(separator: "\n").allSatisfy { $0.count == columns })
+        }
+        let h = ShellHarness().loaded()
+        h.shell.columns = 30
+        let (_, out) = h.run("show content")
+        #expect(out.split(separator: "\n").filter { $0.count > 30 && !$0.contains("saved") }.isEmpty, "\(out)")
+    }
+}
