@@ -79,3 +79,18 @@ struct PictureTests {
         #expect(out.split(separator: "\n").filter { $0.count > 30 && !$0.contains("saved") }.isEmpty, "\(out)")
     }
 }
+
+extension PictureTests {
+    @Test func sideBySideCaptionsEachPicture() throws {
+        let a = RGBImage(width: 40, height: 30, pixels: [UInt8](repeating: 0, count: 40 * 30 * 3))
+        let b = RGBImage(width: 20, height: 60, pixels: [UInt8](repeating: 0, count: 20 * 60 * 3))
+        let row = Pictures.sideBySide([("first", a), ("second", b)])
+        #expect(row.height >= 192 + 24)
+        // Both pictures scaled to the same height; a caption under each.
+        #expect(inked(row, x: 0..<row.width / 2, y: 210..<row.height) > 10)
+        #expect(inked(row, x: row.width / 2..<row.width, y: 210..<row.height) > 10)
+        let h = ShellHarness().loaded()
+        let (outcome, out) = h.run("show content style result")
+        #expect(outcome == .ok && out.contains("content | style | result"), "\(out)")
+    }
+}

@@ -155,6 +155,23 @@ enum Pictures {
         return RGBImage(width: w, height: h, pixels: pixels)
     }
 
+    /// Pictures in a row, each scaled to the same height (at least 192 px), a caption under each.
+    static func sideBySide(_ images: [(caption: String, image: RGBImage)]) -> RGBImage {
+        let rowHeight = Double(max(192, images.map(\.image.height).max() ?? 192))
+        let gap = 12.0, captionHeight = 24.0
+        let scales = images.map { rowHeight / Double($0.image.height) }
+        let widths = zip(images, scales).map { max(Double($0.image.width) * $1, 9 * Double($0.caption.count)) }
+        let canvas = Canvas(width: Int(widths.reduce(gap) { $0 + $1 + gap }), height: Int(rowHeight + captionHeight + 2 * gap))
+        var x = gap
+        for (i, item) in images.enumerated() {
+            let drawn = Double(item.image.width) * scales[i]
+            canvas.draw(item.image, x: x + (widths[i] - drawn) / 2, y: gap, scale: scales[i])
+            canvas.text(item.caption, x + widths[i] / 2, gap + rowHeight + 18, size: 13, align: .center)
+            x += widths[i] + gap
+        }
+        return canvas.image
+    }
+
     static let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
                                                    (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)]
 

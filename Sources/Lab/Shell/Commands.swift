@@ -62,24 +62,31 @@ enum CommandTable {
             }
             shell.say("style: " + s.styles.map { "\($0.path) (\($0.image.width)×\($0.image.height), weight \($0.weight))" }.joined(separator: ", "))
         },
-        Command(name: "show", topic: "images", summary: "draw an image: content, style, result or a file",
-                usage: "show content|style|result|FILE", example: "show result", completes: .words(["content", "style", "result"])) { shell, a in
-            guard a.positional.count == 1 else { throw UsageError("show needs what to show") }
-            let what = a.positional[0]
+        Command(name: "show", topic: "images", summary: "draw images side by side, captioned: content, style, result or files",
+                usage: "show content|style|result|FILE …", example: "show content style result",
+                completes: .words(["content", "style", "result"])) { shell, a in
+            guard !a.positional.isEmpty else { throw UsageError("show needs what to show") }
+            guard a.positional.count <= 6 else { throw UsageError("show draws at most 6 images side by side") }
             let s = try shell.session()
-            let image: RGBImage
-            switch what {
-            case "content":
-                guard let c = s.content, let size = s.workingSize else { throw SessionError.needsContent }
-                image = c.resized(width: size.width, height: size.height, filter: s.configuration.resize)
-            case "style":
-                image = try deprocess(try s.styleTensors()[0])
-            case "result":
-                image = try s.resultImage()
-            default:
-                image = try RGBImage.load(what)
+            let images: [(String, RGBImage)] = try a.positional.map { what in
+                switch what {
+                case "content":
+                    guard let c = s.content, let size = s.workingSize else { throw SessionError.needsContent }
+                    return (what, c.resized(width: size.width, height: size.height, filter: s.configuration.resize))
+                case "style":
+                    return (what, try deprocess(try s.styleTensors()[0]))
+                case "result":
+                    return ("result, iteration \(s.iteration)", try s.resultImage())
+                default:
+                    return ((what as NSString).lastPathComponent, try RGBImage.load(what))
+                }
             }
-            try shell.showPicture(image, name: (what as NSString).lastPathComponent.replacingOccurrences(of: ".", with: "_"), caption: what)
+            let name = a.positional.map { ($0 as NSString).lastPathComponent.replacingOccurrences(of: ".", with: "_") }.joined(separator: "-")
+            if images.count == 1 {
+                try shell.showPicture(images[0].1, name: name, caption: a.positional[0])
+            } else {
+                try shell.showPicture(Pictures.sideBySide(images), name: name, caption: a.positional.joined(separator: " | "))
+            }
         },
         Command(name: "tensor", topic: "images", summary: "an image as VGG19 sees it: BGR, means subtracted",
                 usage: "tensor [content|style|result] [--pixel X,Y]", example: "tensor content --pixel 10,20",
