@@ -25,7 +25,10 @@ let package = Package(
         .target(name: "CImageIO", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         // Cairo for plots with axes and labelled pictures (text, antialiased lines).
         .systemLibrary(name: "CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
-        .target(name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals", "CCairo"], swiftSettings: nativeCPU + testable),
+        // libchafa: pictures in the terminal as kitty, iTerm2 or sixel graphics (glib kept inside the shim).
+        .systemLibrary(name: "Chafa", pkgConfig: "chafa", providers: [.apt(["libchafa-dev"])]),
+        .target(name: "CChafa", dependencies: ["Chafa"]),
+        .target(name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals", "CCairo", "CChafa"], swiftSettings: nativeCPU + testable),
         // GNU readline (line editing, history, completion) for the interactive shell only.
         .target(name: "CLineEdit", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("readline")]),
         .executableTarget(name: "LabCLI", dependencies: ["Lab", "CLineEdit"], swiftSettings: nativeCPU),

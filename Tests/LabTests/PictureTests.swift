@@ -94,3 +94,75 @@ extension PictureTests {
         #expect(outcome == .ok && out.contains("content | style | result"), "\(out)")
     }
 }
+
+@Suite("Terminal graphics")
+struct TerminalGraphicsTests {
+    let image = RGBImage(width: 64, height: 48, pixels: (0..<(64 * 48 * 3)).map { UInt8($0 % 251) })
+
+    /// The payload of every escape sequence that starts with `start` and ends with `end`.
+    func payloads(_ text: String, start: String, end: String) -> [Substring] {
+        var result: [Substring] = [], rest = Substring(text)
+        while let s = rest.range(of: start), let e = rest[s.upperBound...].range(of: end) {
+            result.append(rest[s.upperBound..<e.lowerBound])
+            rest = rest[e.upperBound...]
+        }
+        return result
+    }
+
+    @Test func kittyGraphicsDecodeToThePicture() throws {
+        for columns in [20, 33] {
+            let text = TerminalPicture.render(image, columns: columns, mode: .kitty)
+            let chunks = payloads(text, start: "\u{1B}_G", end: "\u{1B}\\")
+            let header = try #require(chunks.first)
+            // a=T (transmit and show), f=32 (RGBA), s×v pixels in c columns.
+            let fields = Dictionary(uniqueKeysWithValues: header.split(separator: ",").compactMap { kv -> (String, Int)? in
+                let p = kv.split(separator: "="); return p.count == 2 ? (String(p[0]), Int(p[1]) ?? -1) : nil })
+            #expect(fields["c"] == columns && fields["f"] == 32)
+            // The payload comes in chunks, each base64 on its own.
+            var pixels = Data()
+            for chunk in chunks.dropFirst() {
+                guard let body = chunk.split(separator: ";", maxSplits: 1).dropFirst().first else { continue }
+                let decoded = Data(base64Encoded: String(body))
+                #expect(decoded != nil, "a chunk that is not base64")
+                pixels += decoded ?? Data()
+            }
+            #expect(pixels.count == fields["s"]! * fields["v"]! * 4)
+            #expect(fields["s"] == columns * 10, "the picture fills the columns it was given")
+        }
+    }
+
+    @Test func iTermInlineImagesCarryATIFF() throws {
+        let text = TerminalPicture.render(image, columns: 20, mode: .iterm)
+        let body = try #require(payloads(text, start: "\u{1B}]1337;File=", end: "\u{07}").first)
+        let parts = body.split(separator: ":", maxSplits: 1)
+        #expect(parts[0].contains("inline=1") && parts[0].contains("width=20"))
+        let file = try #require(Data(base64Encoded: String(parts[1])))
+        #expect(Array(file.prefix(4)) == [0x49, 0x49, 0x2A, 0x00], "not a little-endian TIFF")
+    }
+
+    @Test func sixelsDeclareTheirSize() throws {
+        let text = TerminalPicture.render(image, columns: 20, mode: .sixel)
+        #expect(text.hasPrefix("\u{1B}P") && text.contains("\u{1B}\\"))
+        let raster = try #require(text.range(of: "q\"1;1;"))
+        let size = text[raster.upperBound...].prefix { $0.isNumber || $0 == ";" }.split(separator: ";").compactMap { Int($0) }
+        #expect(size.first == 200 && (size.last ?? 0) > 100, "\(size)")
+    }
+
+    @Test func autoFollowsTheTerminal() {
+        #expect(PictureMode.resolve(.auto, color: true, environment: ["TERM": "xterm-kitty"]) == .kitty)
+        #expect(PictureMode.resolve(.auto, color: true, environment: ["TERM_PROGRAM": "iTerm.app"]) == .iterm)
+        #expect(PictureMode.resolve(.auto, color: true, environment: ["TERM": "xterm-256color"]) == .blocks)
+        #expect(PictureMode.resolve(.auto, color: false, environment: ["TERM": "xterm-kitty"]) == .text)   // a pipe, NO_COLOR
+        #expect(PictureMode.resolve(.sixel, color: false, environment: [:]) == .sixel)                     // forced
+    }
+
+    @Test func theSettingIsAShellCommand() {
+        let h = ShellHarness().loaded()
+        #expect(h.run("set --pictures off").0 == .ok)
+        let (_, out) = h.run("show content")
+        #expect(out.split(separator: "\n").count == 1, "off draws nothing: \(out)")
+        expectRefused(h, "set --pictures hologram")
+        #expect(h.run("set --pictures kitty --size 40").0 == .ok)
+        #expect(h.run("show content").1.contains("\u{1B}_G"))
+    }
+}

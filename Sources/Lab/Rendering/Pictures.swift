@@ -1,3 +1,4 @@
+import CChafa
 import Foundation
 import Kernels
 
@@ -242,7 +243,57 @@ enum Pictures {
     }
 }
 
+/// How pictures are drawn in the terminal (`set --pictures`).
+public enum PictureMode: String, CaseIterable, Sendable {
+    /// The best the terminal can show: kitty, iTerm2 or sixel graphics when it speaks one (libchafa's
+    /// terminal database reads it from the environment), else 24-bit half-blocks; a character ramp
+    /// when not a terminal or NO_COLOR is set.
+    case auto
+    case kitty, iterm, sixel
+    /// ▀ half-blocks in 24-bit colour: two pixels a character.
+    case blocks
+    /// A grey ramp of characters (pipes, NO_COLOR).
+    case text
+    /// No drawing: the PNG's path only.
+    case off
+
+    /// What `auto` becomes here: `color` says whether this is a colour terminal.
+    static func resolve(_ mode: PictureMode, color: Bool, environment: [String: String]) -> PictureMode {
+        guard mode == .auto else { return mode }
+        guard color else { return .text }
+        let env = environment.map { "\($0.key)=\($0.value)" }
+        var pointers = env.map { strdup($0) } + [nil]
+        defer { for p in pointers { free(p) } }
+        let detected = pointers.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) { nst_chafa_detect($0) }
+        }
+        switch Int(detected) {
+        case Int(NST_PICTURE_KITTY): return .kitty
+        case Int(NST_PICTURE_ITERM): return .iterm
+        case Int(NST_PICTURE_SIXEL): return .sixel
+        default: return .blocks
+        }
+    }
+}
+
 enum TerminalPicture {
+    /// The image fitted to `columns` character cells in the given mode (auto resolved by the caller).
+    static func render(_ image: RGBImage, columns: Int, mode: PictureMode) -> String {
+        switch mode {
+        case .off, .auto: return ""
+        case .text: return render(image, columns: columns, color: false)
+        case .blocks: return render(image, columns: columns, color: true)
+        case .kitty, .iterm, .sixel:
+            let code: Int32 = mode == .kitty ? Int32(NST_PICTURE_KITTY) : mode == .iterm ? Int32(NST_PICTURE_ITERM) : Int32(NST_PICTURE_SIXEL)
+            let out = image.pixels.withUnsafeBufferPointer {
+                nst_chafa_render($0.baseAddress, Int32(image.width), Int32(image.height), code, Int32(max(1, columns)), nil)
+            }
+            guard let out else { return render(image, columns: columns, color: true) }
+            defer { free(out) }
+            return String(cString: out) + "\n"
+        }
+    }
+
     /// The image fitted to `columns` characters: 24-bit half-blocks, or a grey character ramp.
     static func render(_ image: RGBImage, columns: Int, color: Bool) -> String {
         let cols = max(8, min(columns, image.width))

@@ -401,7 +401,7 @@ enum CommandTable {
                 let plot = Pictures.plot(series, title: "loss terms, weighted — \(s.history.count) iterations", markers: markers)
                 try plot.savePNG(path)
                 savedPlot = path
-                shell.output(TerminalPicture.render(plot, columns: min(shell.columns, 100), color: shell.color))
+                shell.drawInTerminal(plot)
             }
             if s.history.count > last { shell.say("the last \(last) of \(s.history.count) iterations (--last N for more)") }
             shell.say("iter  optimizer  total          content      style        tv           step        seconds")
@@ -434,12 +434,22 @@ enum CommandTable {
 
     static let settings: [Command] = [
         Command(name: "set", topic: "settings", summary: "change weights, layers, normalisation, pooling, size, backend, threads…",
-                usage: "set --OPTION VALUE …  (see help set)", example: "set --style-weight 1e-5 --pooling average",
-                options: TransferOptions.valueOptions, flags: TransferOptions.flagOptions) { shell, a in
+                usage: "set --OPTION VALUE …  (see help set; --pictures auto|kitty|iterm|sixel|blocks|text|off)", example: "set --style-weight 1e-5 --pooling average",
+                options: TransferOptions.valueOptions + ["pictures"], flags: TransferOptions.flagOptions) { shell, a in
             guard !a.values.isEmpty || !a.flags.isEmpty else { throw UsageError("set needs at least one --OPTION\n\(TransferOptions.help)") }
+            // The shell's own setting; applied only once everything else has been.
+            let pictures = try a.choice("pictures", PictureMode.self)
+            var rest = a
+            rest.values["pictures"] = nil
+            guard !rest.values.isEmpty || !rest.flags.isEmpty else {
+                shell.pictures = pictures!
+                shell.say("ok — pictures: \(pictures!.rawValue)")
+                return
+            }
             let s = try shell.session()
             let before = s.iteration
-            try TransferOptions.apply(a, to: s)
+            try TransferOptions.apply(rest, to: s)
+            if let pictures { shell.pictures = pictures }
             if before > 0 && s.iteration == 0 {
                 shell.say("ok — the image size or starting image changed, so the run restarted at iteration 0 (\(before) iterations dropped; session save keeps a run)")
             } else {

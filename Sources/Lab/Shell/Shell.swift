@@ -11,6 +11,8 @@ public final class Shell: @unchecked Sendable {
     /// 24-bit colour pictures (a terminal without NO_COLOR), or the plain fallback.
     public var color: Bool
     public var columns: Int
+    /// How pictures are drawn (`set --pictures`); `auto` is resolved against the terminal at each draw.
+    public var pictures: PictureMode = .auto
     /// Where pictures and plots are written as PNG.
     public var outputDirectory: String
     public let interruption: Interruption
@@ -147,7 +149,13 @@ public final class Shell: @unchecked Sendable {
         try image.savePNG(path)
         capturedPictures.append(path)
         say("\(caption) — \(image.width)×\(image.height), saved \(path)")
-        output(TerminalPicture.render(image, columns: min(columns, 100), color: color))
+        drawInTerminal(image)
+    }
+
+    /// Draws a picture in the terminal as the `pictures` setting says, fitted to its current width.
+    func drawInTerminal(_ image: RGBImage) {
+        let mode = PictureMode.resolve(pictures, color: color, environment: ProcessInfo.processInfo.environment)
+        output(TerminalPicture.render(image, columns: min(columns, 100), mode: mode))
     }
 
     /// Splits a line into words; "…" and '…' group words with spaces.
@@ -246,6 +254,8 @@ enum OptionValues {
         case "init": return ["content", "style", "noise"]
         case "preset": return ["keras", "any-size"]
         case "image": return ["content", "style", "result"]
+        case "pictures": return PictureMode.allCases.map(\.rawValue)
+        case "scale": return Pictures.GramScale.allCases.map(\.rawValue)
         case "term": return ["total", "content", "style", "tv"] + VGG19.layerNames.filter { $0.contains("conv") }.map { "style:" + $0 }
         case "content-layers", "style-layers": return VGG19.layerNames
         default: return []
