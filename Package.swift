@@ -17,6 +17,10 @@ let package = Package(
         .executable(name: "lab", targets: ["LabCLI"]),
         .executable(name: "kernels-bench", targets: ["KernelsBench"]),
     ],
+    dependencies: [
+        // The lab binary's command line: subcommands, generated --help, --version, completion scripts.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
     targets: [
         .target(name: "Kernels", swiftSettings: nativeCPU + testable),
         // libpng and libjpeg(-turbo) behind a small C shim that turns their longjmp errors into return codes.
@@ -31,7 +35,8 @@ let package = Package(
         .target(name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals", "CCairo", "CChafa"], swiftSettings: nativeCPU + testable),
         // GNU readline (line editing, history, completion) for the interactive shell only.
         .target(name: "CLineEdit", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("readline")]),
-        .executableTarget(name: "LabCLI", dependencies: ["Lab", "CLineEdit"], swiftSettings: nativeCPU),
+        .executableTarget(name: "LabCLI", dependencies: ["Lab", "CLineEdit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          swiftSettings: nativeCPU),
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "LabTests", dependencies: ["Lab"], exclude: ["Fixtures"], swiftSettings: nativeCPU),

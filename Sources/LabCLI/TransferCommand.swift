@@ -11,6 +11,7 @@ enum TransferCommand {
 
     options:
       --terms                     also print every loss term, weighted, at each report
+      --digits N                  decimals of the loss in the report lines (2, as the example prints)
     \(TransferOptions.help)
     """
 
@@ -18,7 +19,7 @@ enum TransferCommand {
         if words.contains("--help") || words.contains("-h") { print(usage); return 0 }
         let a: Arguments
         do {
-            a = try Arguments.parse(words, options: TransferOptions.valueOptions + ["out", "iterations", "every"],
+            a = try Arguments.parse(words, options: TransferOptions.valueOptions + ["out", "iterations", "every", "digits"],
                                     flags: TransferOptions.flagOptions + ["terms"])
         } catch { return failure("\(error)\n\(usage.split(separator: "\n").first!)") }
         guard a.positional.count == 2 else {
@@ -30,6 +31,8 @@ enum TransferCommand {
             run.prefix = prefix
             run.iterations = try a.int("iterations", default: 4000, in: 0...10_000_000)
             run.every = try a.int("every", default: 100, in: 1...10_000_000)
+            run.lossDecimals = try a.int("digits", default: 2, in: 0...12)
+            let clock = Date()
             let vgg = try VGG19()
             let session = TransferSession(vgg: vgg)
             try session.loadContent(a.positional[0])
@@ -53,6 +56,12 @@ enum TransferCommand {
                 bar.update(done: done, total: total, loss: record.total, seconds: record.seconds)
             })
             bar.clear()
+            let elapsed = Date().timeIntervalSince(clock)
+            FileHandle.standardError.write(Data(String(format: "%d iteration(s) in %.1f s (%.2f s each)\n", outcome.completed, elapsed,
+                                                       outcome.completed > 0 ? elapsed / Double(outcome.completed) : 0).utf8))
+            if !outcome.saved.isEmpty {
+                FileHandle.standardError.write(Data(("saved:\n" + outcome.saved.map { "  " + $0 }.joined(separator: "\n") + "\n").utf8))
+            }
             if let error = outcome.error { return failure(error) }
             return outcome.interrupted ? 130 : 0
         } catch {

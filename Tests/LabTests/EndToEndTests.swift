@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+@testable import Lab
 
 /// The real binary under a pseudo-terminal (Tests/EndToEnd/pty_session.py, Python's pty module):
 /// a prompt, Tab completion, a long run stopped by Ctrl-C with the state intact, the history file.
@@ -37,12 +38,22 @@ struct EndToEndTests {
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab)))
     func transferCommandRejectsBadArguments() throws {
-        for (args, expected) in [(["transfer"], "needs CONTENT and STYLE"), (["transfer", "a.png", "b.png"], "needs --out"),
-                                 (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--optimiser", "sgd"], "did you mean --optimizer"),
-                                 (["transfer", "/nonexistent.png", "b.png", "--out", "/tmp/x"], "no such file")] {
+        // Usage errors (from the argument parser: status 64, EX_USAGE) and refusals (status 1), each said in words.
+        for (args, expected, code) in [(["transfer"], "Missing expected argument '<content>'", Int32(64)),
+                                       (["transfer", "a.png", "b.png"], "Missing expected argument '--out <out>'", 64),
+                                       (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--iterations", "x"], "--iterations", 64),
+                                       (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--optimiser", "sgd"], "did you mean --optimizer", 1),
+                                       (["transfer", "/nonexistent.png", "b.png", "--out", "/tmp/x"], "no such file", 1),
+                                       (["bogus-subcommand-or-file"], "Unexpected argument", 64)] {
             let (status, text) = try runLab(args)
-            #expect(status == 1 && text.contains(expected), "\(args): \(text)")
+            #expect(status == code && text.contains(expected), "\(args): \(status) \(text)")
         }
+        let (status, help) = try runLab(["transfer", "--help"])
+        #expect(status == 0 && help.contains(TransferOptions.help.split(separator: "\n")[0].trimmingCharacters(in: .whitespaces)))
+        let (versionStatus, version) = try runLab(["--version"])
+        #expect(versionStatus == 0 && version.trimmingCharacters(in: .whitespacesAndNewlines) == NSTLabVersion.current)
+        let (completionStatus, completion) = try runLab(["--generate-completion-script", "bash"])
+        #expect(completionStatus == 0 && completion.contains("transfer") && completion.contains("complete"))
     }
 
     /// Debian's OpenBLAS may misdetect the CPU; NST Lab names a kernel family before loading it,

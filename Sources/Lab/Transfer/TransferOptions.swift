@@ -2,6 +2,9 @@ import Kernels
 
 // The options that configure a transfer, in one place for `lab transfer` and the shell's `set`.
 
+/// NST Lab's version, as `lab --version` prints it.
+public enum NSTLabVersion { public static let current = "0.3.0" }
+
 public enum TransferOptions {
     public static let valueOptions = [
         "size", "optimizer", "lr", "backend", "threads", "normalization", "pooling", "init",
@@ -11,18 +14,28 @@ public enum TransferOptions {
     public static let flagOptions = ["original-colors"]
 
     public static let help = """
-      --preset keras|any-size     keras: the example's constants (default); any-size: Gatys normalisation,
-                                  means for content and TV, Adam — behaves from 64 to 512 px (size kept)
-      --size ROWS                 rows of the working image (400); columns keep the content's aspect
-      --optimizer sgd|adam|lbfgs  (sgd: lr 100·0.96^(k/100), the example)   --lr X   --momentum X   --history N
-      --normalization keras|gatys style loss ÷ 4·3²·(rows·cols)²  or  ÷ 4·N²·M² per layer
-      --pooling max|average       --init content|style|noise[:SEED]   --resize nearest|bilinear|area
-      --content-weight X  --style-weight X  --tv-weight X             (2.5e-8, 1e-6, 1e-6)
-      --content-layers L1,L2      --style-layers L1[:W],L2[:W],…      (block5_conv2; block1_conv1…block5_conv1, 1/5 each)
-      --style-scale X             style images at X × the working size   --add-style FILE:WEIGHT (blend)
-      --original-colors           keep the content's colours (luminance-only transfer)
+      --preset keras|any-size   keras: the example's constants (the default);
+                                any-size: Gatys normalisation, means for content
+                                and TV, Adam lr 5 — works from 64 to 512 px
+      --size ROWS               rows of the working image (400); the columns
+                                keep the content's aspect
+      --optimizer sgd|adam|lbfgs  sgd: lr 100·0.96^(k/100), as the example
+      --lr X  --momentum X  --history N   the optimiser's settings
+      --normalization keras|gatys  style loss ÷ 4·3²·(rows·cols)² (keras) or
+                                ÷ 4·N²·M² per layer (gatys)
+      --pooling max|average     --resize nearest|bilinear|area
+      --init content|style|noise[:SEED]   the starting image
+      --content-weight X  --style-weight X  --tv-weight X
+                                (2.5e-8, 1e-6, 1e-6)
+      --content-layers L1,L2    (block5_conv2)
+      --style-layers L1[:W],…   (block1_conv1 … block5_conv1, 1/5 each)
+      --style-scale X           style images at X × the working size
+      --add-style FILE:WEIGHT   blend in another style image
+      --original-colors         keep the content's colours (luminance only)
       --backend reference|simd|blas   --threads N
-      --conv auto|direct|winograd  3×3 convolutions: by layer (auto), im2col + GEMM, or Winograd F(4×4,3×3)
+      --conv auto|direct|winograd  3×3 convolutions: auto (direct forward,
+                                Winograd backward), im2col + GEMM, or
+                                Winograd F(4×4,3×3) both ways
     """
 
     /// Applies every option present in `a` to the session (those absent are left as they are).

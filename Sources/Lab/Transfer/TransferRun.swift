@@ -35,6 +35,9 @@ public struct TransferRun {
     /// Also save the last image when the run ends between two saves (`run 3 --save P` in the
     /// shell); `lab transfer` leaves it off, to write exactly the example's files.
     public var saveFinal = false
+    /// Decimals of the loss in the report lines: the example prints 2 (`%.2f`); nil keeps 8
+    /// significant digits for small losses (the shell's own runs).
+    public var lossDecimals: Int? = nil
 
     public init() {}
 
@@ -67,7 +70,8 @@ public struct TransferRun {
                 done += 1
                 progress(done, iterations, record)
                 if i % every == 0 {
-                    report("Iteration \(i): loss=\(formatLoss(record.total))")
+                    let loss = lossDecimals.map { String(format: "%.\($0)f", record.total) } ?? formatLoss(record.total)
+                    report("Iteration \(i): loss=\(loss)")
                     try save(session.iteration)
                 }
             } catch {
