@@ -63,6 +63,11 @@ struct PictureTests {
         let shared = Pictures.heatmap(g, signed: false, scale: .linear, sharedMax: 1000)
         let lum = { (i: RGBImage) in i.pixels.reduce(0) { $0 + Int($1) } }
         #expect(lum(shared) < lum(linear))
+        // A shared maximum on the log scale uses the same transform: not washed out to one colour.
+        let sharedLog = Pictures.heatmap(g.scaled(by: 0.5), signed: true, scale: .log, sharedMax: 100)
+        var coloured = 0
+        for p in stride(from: 0, to: sharedLog.pixels.count, by: 3) where sharedLog.pixels[p] > 150 && sharedLog.pixels[p + 2] < 120 { coloured += 1 }
+        #expect(coloured > 1000)
         let correlation = Pictures.heatmap(g, signed: false, scale: .correlation)
         #expect(correlation.pixels != linear.pixels)
     }

@@ -105,7 +105,9 @@ enum Pictures {
         switch scale {
         case .linear: break
         case .log:
-            let g0 = max((values.map(abs).max() ?? 1) * 1e-4, 1e-30)
+            // With a shared maximum, the same transform for every picture drawn against it.
+            let reference = sharedMax ?? (values.map(abs).max() ?? 1)
+            let g0 = max(reference * 1e-4, 1e-30)
             values = values.map { ($0 < 0 ? -1 : 1) * log10(1 + abs($0) / g0) }
             label = "sign·log10(1 + |G|/\(formatTick(g0)))"
         case .correlation:
@@ -117,7 +119,8 @@ enum Pictures {
             isSigned = true
             label = "correlation"
         }
-        let top = max(sharedMax ?? 0, values.map(abs).max() ?? 1, 1e-30)
+        let sharedTop: Double? = sharedMax.map { scale == .log ? log10(1 + 1e4) : $0 }   // |G| = max maps to log10(1 + 1e4)
+        let top = max(sharedTop ?? 0, values.map(abs).max() ?? 1, 1e-30)
         let hi = scale == .correlation ? 1 : top
         var pixels = [UInt8](repeating: 0, count: n * cols * 3)
         for i in 0..<(n * cols) {

@@ -214,6 +214,7 @@ enum CommandTable {
             }
             var g = try gramOf(a.value("image") ?? "style")
             var caption = "gram \(layer) of \(a.value("image") ?? "style")"
+            var before: Tensor? = nil   // style − initial, drawn beside style − result on one scale
             if a.has("diff") {
                 let target = try gramOf("style"), now = try gramOf("result")
                 g = try target.adding(now.scaled(by: -1))
@@ -221,7 +222,8 @@ enum CommandTable {
                 let norm = { (t: Tensor) in t.data.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot() }
                 let gap = norm(g)
                 if let first = try? gramOf("initial"), s.iteration > 0 {
-                    let start = norm(try target.adding(first.scaled(by: -1)))
+                    before = try target.adding(first.scaled(by: -1))
+                    let start = norm(before!)
                     shell.say(String(format: "‖G_style − G_result‖ = %.4g; at the initial image %.4g (%+.1f%%)",
                                      gap, start, start > 0 ? 100 * (gap - start) / start : 0))
                 } else {
@@ -242,8 +244,18 @@ enum CommandTable {
                 shell.say("most correlated channel pairs (G[a][b] / √(G[a][a]·G[b][b])):")
                 for (i, j, r) in pairs.prefix(top) { shell.say(String(format: "  %3d – %3d   %.4f", i, j, r)) }
             }
-            try shell.showPicture(Pictures.heatmap(g, signed: a.has("diff"), scale: scale, title: caption + " (\(scale) scale)"),
-                                  name: "gram-\(layer)", caption: caption)
+            if let before {
+                // One colour scale for both, so the drop from before to after is what the eye sees.
+                let shared = Double(max(before.data.map(abs).max() ?? 0, g.data.map(abs).max() ?? 0))
+                let pair = Pictures.sideBySide([
+                    ("style − initial image", Pictures.heatmap(before, signed: true, scale: scale, sharedMax: shared)),
+                    ("style − result, iteration \(s.iteration)", Pictures.heatmap(g, signed: true, scale: scale, sharedMax: shared)),
+                ])
+                try shell.showPicture(pair, name: "gram-\(layer)-diff", caption: caption + ", before and after (one scale)")
+            } else {
+                try shell.showPicture(Pictures.heatmap(g, signed: a.has("diff"), scale: scale, title: caption + " (\(scale) scale)"),
+                                      name: "gram-\(layer)", caption: caption)
+            }
         },
     ]
 
