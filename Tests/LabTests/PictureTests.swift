@@ -171,3 +171,18 @@ struct TerminalGraphicsTests {
         #expect(h.run("show content").1.contains("\u{1B}_G"))
     }
 }
+
+extension PictureTests {
+    @Test func settingChangesAndRewindsAreMarked() throws {
+        let h = ShellHarness().loaded()
+        for line in ["set --preset any-size", "step 3", "rewind 1", "optimizer sgd --lr 1", "step 2"] {
+            #expect(h.run(line).0 == .ok, "\(line)")
+        }
+        let s = try h.shell.session()
+        let labels = s.events.map { "\($0.iteration): \($0.label)" }
+        #expect(labels == ["0: loss settings, adam", "1: rewound to 1, sgd, sgd settings"], "\(labels)")
+        let path = Paths.temporaryDirectory() + "/h.png"
+        #expect(h.run("history --png \(path)").0 == .ok)
+        #expect(FileManager.default.fileExists(atPath: path))
+    }
+}

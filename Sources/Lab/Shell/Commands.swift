@@ -405,11 +405,8 @@ enum CommandTable {
                 for (i, layer) in s.configuration.loss.styleLayers.enumerated() {
                     series.append((layer.name, s.history.map { i < $0.breakdown.style.count ? $0.breakdown.style[i].weighted : .nan }))
                 }
-                // Where the optimiser changed: a dashed line, so a learner sees why the curve bends.
-                var markers: [(x: Int, label: String)] = []
-                for (i, r) in s.history.enumerated() where i > 0 && r.optimizer != s.history[i - 1].optimizer {
-                    markers.append((i + 1, r.optimizer))
-                }
+                // Where a setting changed or the run was rewound: a dashed line, so a learner sees why the curve bends.
+                let markers = s.events.filter { $0.iteration > 0 }.map { (x: $0.iteration + 1, label: $0.label) }
                 let plot = Pictures.plot(series, title: "loss terms, weighted — \(s.history.count) iterations", markers: markers)
                 try plot.savePNG(path)
                 savedPlot = path

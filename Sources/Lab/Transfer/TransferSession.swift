@@ -64,7 +64,7 @@ public final class TransferSession: @unchecked Sendable {
         var configuration: TransferConfiguration, combination: Tensor?, optimizer: any Optimizer
         var history: [IterationRecord], snapshots: SnapshotStore, imagesVersion: Int
         var cachedTargets: (key: TargetKey, targets: LossTargets)?, breakdownAtCurrent: LossBreakdown?
-        var reopenedAt: Int?
+        var reopenedAt: Int?, events: [(iteration: Int, label: String)]
     }
 
     private var state: State {
@@ -72,14 +72,14 @@ public final class TransferSession: @unchecked Sendable {
             State(compute: compute, contentPath: contentPath, content: content, styles: styles, configuration: configuration,
                   combination: combination, optimizer: optimizer, history: history, snapshots: snapshots,
                   imagesVersion: imagesVersion, cachedTargets: cachedTargets, breakdownAtCurrent: breakdownAtCurrent,
-                  reopenedAt: reopenedAt)
+                  reopenedAt: reopenedAt, events: events)
         }
         set {
             compute = newValue.compute; contentPath = newValue.contentPath; content = newValue.content
             styles = newValue.styles; configuration = newValue.configuration; combination = newValue.combination
             optimizer = newValue.optimizer; history = newValue.history; snapshots = newValue.snapshots
             imagesVersion = newValue.imagesVersion; cachedTargets = newValue.cachedTargets
-            breakdownAtCurrent = newValue.breakdownAtCurrent; reopenedAt = newValue.reopenedAt
+            breakdownAtCurrent = newValue.breakdownAtCurrent; reopenedAt = newValue.reopenedAt; events = newValue.events
         }
     }
 
@@ -206,6 +206,22 @@ public final class TransferSession: @unchecked Sendable {
 
     public func setOptimizer(_ optimizer: any Optimizer) {
         self.optimizer = optimizer
+        mark("\(optimizer.name)")
+    }
+
+    /// What happened between iterations that changes the curve: a new optimiser or setting, a
+    /// rewind. Plots draw them as markers; a rewind drops those after the iteration it returns to.
+    public private(set) var events: [(iteration: Int, label: String)] = []
+
+    func mark(_ label: String) {
+        guard combination != nil else { return }
+        if let last = events.last, last.iteration == iteration {
+            if !last.label.components(separatedBy: ", ").contains(label) {
+                events[events.count - 1].label = last.label + ", " + label
+            }
+        } else {
+            events.append((iteration, label))
+        }
     }
 
     /// Lets the caller change the optimiser's settings in place (learning rate, history size, …).
@@ -214,9 +230,11 @@ public final class TransferSession: @unchecked Sendable {
         change(&o)
         try estimateFits(optimizer: o)
         optimizer = o
+        mark("\(o.name) settings")
     }
 
     private func objectiveChanged() {
+        mark("loss settings")
         breakdownAtCurrent = nil
         if var l = optimizer as? LBFGS { l.objectiveChanged(); optimizer = l }
     }
@@ -273,6 +291,7 @@ public final class TransferSession: @unchecked Sendable {
         }
         combination = x
         history = []
+        events = []
         reopenedAt = nil
         optimizer = freshCopy(of: optimizer)
         breakdownAtCurrent = nil
@@ -404,6 +423,8 @@ public final class TransferSession: @unchecked Sendable {
         optimizer = s.optimizer
         breakdownAtCurrent = s.breakdownAtCurrent
         history.removeLast(history.count - n)
+        events.removeAll { $0.iteration > n }
+        mark("rewound to \(n)")
         snapshots.removeAfter(n)
     }
 }
