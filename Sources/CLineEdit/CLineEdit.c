@@ -105,6 +105,7 @@ char *nst_readline(const char *prompt) {
             line_done = 1;
             continue;
         }
+        if (ready < 0 && errno != EINTR) { finished_line = NULL; break; }   /* input gone: as Ctrl-D */
         if (ready <= 0) continue;
         rl_callback_read_char();
     }

@@ -230,11 +230,20 @@ struct HardeningTests {
         #expect(reopened.iteration == 1 && reopened.configuration.rows == 16)
     }
 
+    @Test func sessionSaveNeverDeletesResultsSavedBesideIt() throws {
+        let folder = Paths.temporaryDirectory() + "/s"
+        let s = try fixtureSession()
+        try s.save(to: folder)
+        try s.resultImage().savePNG(folder + "/frame_at_iteration_1.png")   // run --save s/frame
+        #expect(errorMessage { try s.save(to: folder) }?.contains("not part of a saved session") == true)
+        #expect(FileManager.default.fileExists(atPath: folder + "/frame_at_iteration_1.png"))
+    }
+
     @Test func sessionSaveRefusesAFolderThatIsNotASession() throws {
         let folder = Paths.temporaryDirectory()
         try "photos".write(toFile: folder + "/holiday.txt", atomically: true, encoding: .utf8)
         let s = try fixtureSession()
-        #expect(errorMessage { try s.save(to: folder) }?.contains("is not a saved session") == true)
+        #expect(errorMessage { try s.save(to: folder) }?.contains("not part of a saved session") == true)
         #expect(FileManager.default.fileExists(atPath: folder + "/holiday.txt"))
     }
 

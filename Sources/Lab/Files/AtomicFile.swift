@@ -22,9 +22,10 @@ public enum AtomicFile {
         var isFolder: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
             if isFolder.boolValue { throw FileError("\(path): is a folder") }
-            // A device or a pipe (/dev/full, a FIFO) is written in place: a rename would replace it.
-            if let type = try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType,
-               type != .typeRegular, type != .typeSymbolicLink {
+            // A device or a pipe (/dev/full, a FIFO), or a link to one, is written in place: a rename
+            // would replace it. (stat follows links.)
+            var info = stat()
+            if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
                 try body(path)
                 return
             }
@@ -34,7 +35,10 @@ public enum AtomicFile {
         let temporary = temporaryName(beside: target)
         do {
             try body(temporary)
+            // On disk before it replaces anything: a crash after the rename leaves the new file whole.
+            try sync(temporary, path: path)
             guard rename(temporary, target) == 0 else { throw FileError("\(path): could not write (\(errnoText()))") }
+            try? sync(URL(fileURLWithPath: target).deletingLastPathComponent().path, path: path)
         } catch {
             unlink(temporary)
             throw error
@@ -64,12 +68,15 @@ public enum AtomicFile {
         var isFolder: ObjCBool = false
         let exists = fm.fileExists(atPath: url.path, isDirectory: &isFolder)
         if exists && !isFolder.boolValue { throw FileError("\(path): is a file, not a folder") }
-        if exists && !replaceable(url.path) { throw FileError("\(path): exists and is not a saved session; choose another folder") }
+        if exists && !replaceable(url.path) {
+            throw FileError("\(path): holds files that are not part of a saved session; choose another folder")
+        }
         try createFolder(url.deletingLastPathComponent().path)
         let temporary = temporaryName(beside: url.path)
         do {
             try createFolder(temporary)
             try body(temporary)
+            try sync(temporary, path: path)   // its files were synced as they were written
             if exists {
                 if exchange(temporary, url.path) {
                     try? fm.removeItem(atPath: temporary)   // now the old folder
@@ -120,6 +127,14 @@ public enum AtomicFile {
         case .fileWriteFileExists: return "already exists"
         default: return ns.localizedDescription.replacingOccurrences(of: "\n", with: " ")
         }
+    }
+
+    /// fsync(2) of a file or a folder (a folder's entries: the renames in it).
+    static func sync(_ item: String, path: String) throws {
+        let fd = open(item, O_RDONLY)
+        guard fd >= 0 else { throw FileError("\(path): could not write (\(errnoText()))") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw FileError("\(path): could not write (\(errnoText()))") }
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)).lowercased() }

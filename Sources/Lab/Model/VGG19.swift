@@ -159,7 +159,7 @@ public final class VGG19: @unchecked Sendable {
                 }
             }
         }
-        return g!
+        return try g ?? Tensor(zeros: a.input.shape)   // no layer had a gradient after all
     }
 }
 

@@ -66,9 +66,14 @@ extension TransferSession {
         guard let content, let contentPath, let combination else { throw SessionError.needsContent }
         // Built in a temporary folder and swapped in whole: a full disk or a kill leaves the
         // previous session as it was, never half old and half new.
+        // The swap replaces the whole folder: only an empty one, or one holding nothing but a saved
+        // session's own files, may be replaced (not one where results were saved beside a session).
         let replaceable = { (folder: String) -> Bool in
-            let fm = FileManager.default
-            return fm.fileExists(atPath: folder + "/session.json") || (try? fm.contentsOfDirectory(atPath: folder))?.isEmpty == true
+            guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return false }
+            return names.allSatisfy { name in
+                ["session.json", "content.png", "combination.f32"].contains(name)
+                    || (name.hasPrefix("style-") && name.hasSuffix(".png"))
+            } && (names.isEmpty || names.contains("session.json"))
         }
         try AtomicFile.replaceFolder(path, replaceable: replaceable) { folder in
             try content.savePNG(folder + "/content.png")

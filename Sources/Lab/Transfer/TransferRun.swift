@@ -61,8 +61,11 @@ public struct TransferRun {
         for i in 1...max(1, iterations) where iterations > 0 {
             if interruption.isSet {
                 // Stopped between iterations: keep what was reached.
-                if done > 0, done % every != 0 { try? save(session.iteration) }
-                report("interrupted after iteration \(session.iteration); last image saved")
+                var note = ""
+                if done > 0, done % every != 0 {
+                    do { try save(session.iteration); note = "; last image saved" } catch { note = "; the last image could not be saved (\(error))" }
+                }
+                report("interrupted after iteration \(session.iteration)\(note)")
                 return Outcome(completed: done, interrupted: true, saved: saved, error: nil)
             }
             do {
