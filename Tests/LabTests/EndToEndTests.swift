@@ -11,19 +11,9 @@ struct EndToEndTests {
 
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab)))
     func shellUnderAPseudoTerminal() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", Paths.repo + "/Tests/EndToEnd/pty_session.py", EndToEndTests.lab, Paths.fixtures]
-        var env = ProcessInfo.processInfo.environment
-        env["NST_WEIGHTS"] = Paths.weights
-        p.environment = env
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(out)")
+        let (status, out) = try runProgram("/usr/bin/env", ["python3", Paths.repo + "/Tests/EndToEnd/pty_session.py",
+                                                             EndToEndTests.lab, Paths.fixtures])
+        #expect(status == 0, "\(out)")
         #expect(out.contains("pty session: ok"))
     }
 

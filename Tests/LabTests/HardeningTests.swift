@@ -180,20 +180,8 @@ struct HardeningTests {
     func runWithFileSizeLimit(_ script: String) throws -> String {
         let scriptPath = Paths.temporaryDirectory() + "/script.lab"
         try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "trap '' XFSZ; ulimit -f 2; exec \"$0\" --script \"$1\" --keep-going", Paths.repo + "/.build/release/lab", scriptPath]
-        p.currentDirectoryURL = URL(fileURLWithPath: Paths.repo)
-        var env = ProcessInfo.processInfo.environment
-        env["NST_WEIGHTS"] = Paths.weights
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        return text
+        return try runProgram("/bin/sh", ["-c", "trap '' XFSZ; ulimit -f 2; exec \"$0\" --script \"$1\" --keep-going",
+                                          Paths.repo + "/.build/release/lab", scriptPath]).output
     }
 
     @Test func aFailedSaveLeavesTheOldFileIntact() throws {

@@ -39,16 +39,9 @@ struct NotebookTests {
         let text = try String(contentsOfFile: path, encoding: .utf8)
         #expect(text.contains("The content image, as VGG19 will see it.") && text.contains("image/png")
                 && text.contains("expect error step x"))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print('valid')", path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let result = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0 && result.contains("valid"), "nbformat (./test installs it): \(result)")
+        let (validation, result) = try runProgram("/usr/bin/env", ["python3", "-c",
+            "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print('valid')", path])
+        #expect(validation == 0 && result.contains("valid"), "nbformat (./test installs it): \(result)")
 
         let (status, replay) = try runLab(["run", path, "--out", folder + "/replay"])
         #expect(status == 0 && replay.contains("1 passed, 0 failed"), "\(replay)")

@@ -69,10 +69,12 @@ func errorMessage(_ body: () throws -> Any) -> String? {
     do { _ = try body(); return nil } catch { return "\(error)" }
 }
 
-/// Runs the `lab` binary from the repository folder with the test weights; returns its status and output.
-func runLab(_ arguments: [String], input: String? = nil, environment: [String: String?] = [:]) throws -> (status: Int32, output: String) {
+/// Runs a program from the repository folder with the test weights; returns its status and its
+/// output (stdout and stderr together).
+func runProgram(_ executable: String, _ arguments: [String], input: String? = nil,
+                environment: [String: String?] = [:]) throws -> (status: Int32, output: String) {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: Paths.repo + "/.build/release/lab")
+    p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
     p.currentDirectoryURL = URL(fileURLWithPath: Paths.repo)
     var env = ProcessInfo.processInfo.environment
@@ -92,4 +94,9 @@ func runLab(_ arguments: [String], input: String? = nil, environment: [String: S
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
     return (p.terminationStatus, text)
+}
+
+/// Runs the `lab` binary (see runProgram).
+func runLab(_ arguments: [String], input: String? = nil, environment: [String: String?] = [:]) throws -> (status: Int32, output: String) {
+    try runProgram(Paths.repo + "/.build/release/lab", arguments, input: input, environment: environment)
 }
