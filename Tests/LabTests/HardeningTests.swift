@@ -310,6 +310,17 @@ struct HardeningTests {
         #expect(FileManager.default.fileExists(atPath: prefix + "_at_iteration_3.png"))
     }
 
+    @Test func theExampleConstantsAtASmallSizeGetOneWarning() {
+        let h = ShellHarness().loaded()                      // 48 rows, Keras preset, SGD lr 100
+        let (_, first) = h.run("step")
+        #expect(first.contains("note: the Keras example's constants") && first.contains("set --preset any-size"), "\(first)")
+        let (_, second) = h.run("step")
+        #expect(!second.contains("note:"))
+        let quiet = ShellHarness().loaded()
+        #expect(quiet.run("set --preset any-size").0 == .ok)
+        #expect(!quiet.run("step").1.contains("note:"))
+    }
+
     @Test func aNotebookWithARefusedCommandReplays() throws {
         let h = ShellHarness().loaded()
         _ = h.run("step x")                       // refused

@@ -333,6 +333,18 @@ enum CommandTable {
                          r.breakdown.totalVariation.weighted, r.stepSize, r.gradientNorm, r.seconds))
     }
 
+    /// The Keras example's SGD (lr 100) with its style normalisation (÷ the image area squared)
+    /// explodes below the example's own 400 rows: say so once per session, with the fix.
+    static func warnIfKnownToDiverge(_ shell: Shell, _ s: TransferSession) {
+        guard !shell.warnedAboutDivergence, let sgd = s.optimizer as? SGD, sgd.initialLearningRate >= 10,
+              s.configuration.loss.normalization == .keras, s.configuration.rows < 400 else { return }
+        shell.warnedAboutDivergence = true
+        shell.say("note: the Keras example's constants (SGD lr \(formatTick(sgd.initialLearningRate)), style ÷ (rows·cols)²) diverge "
+                  + "below 400 rows; at \(s.configuration.rows) rows use set --preset any-size, set --size 400, or a smaller --lr")
+    }
+
+    static func formatTick(_ v: Double) -> String { String(format: "%g", v) }
+
     static let optimise: [Command] = [
         Command(name: "optimizer", aliases: ["optimiser"], topic: "optimise", summary: "choose the optimiser and its settings, or show them",
                 usage: "optimizer [sgd|adam|lbfgs] [--lr X] [--momentum X] [--history N]", example: "optimizer adam --lr 5",
@@ -349,6 +361,7 @@ enum CommandTable {
             let n = a.positional.first.map { Int($0) } ?? 1
             guard let n, n >= 1 else { throw UsageError("step takes a positive count") }
             let s = try shell.session()
+            warnIfKnownToDiverge(shell, s)
             for _ in 0..<n {
                 if shell.interruption.isSet { shell.say("interrupted; state kept at iteration \(s.iteration)"); return }
                 printRecord(shell, try s.step())
@@ -360,6 +373,7 @@ enum CommandTable {
             let s = try shell.session()
             let every = try a.int("every", default: 10, in: 1...1_000_000)
             guard target > s.iteration else { shell.say("already at iteration \(s.iteration)"); return }
+            warnIfKnownToDiverge(shell, s)
             var run = TransferRun()
             run.iterations = target - s.iteration
             run.every = every

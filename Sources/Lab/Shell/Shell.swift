@@ -20,6 +20,8 @@ public final class Shell: @unchecked Sendable {
     let compute: Compute
     private var loadedSession: TransferSession?
     private var pictureCount = 0
+    /// Whether the one-time note on the Keras constants' divergence at small sizes was shown.
+    var warnedAboutDivergence = false
     /// How many lesson cells are running (a cell runs its commands through `execute`).
     var cellDepth = 0
     /// Commands that move through a lesson: refused inside a cell, which would otherwise re-run itself.
