@@ -186,3 +186,22 @@ extension PictureTests {
         #expect(FileManager.default.fileExists(atPath: path))
     }
 }
+
+extension PictureTests {
+    /// Two runs from one start — branching by rewinding — kept by name and drawn together.
+    @Test func namedRunsCompareOnOnePlot() throws {
+        let h = ShellHarness().loaded()
+        for line in ["set --preset any-size", "run 4 --every 4 --name adam", "rewind 0", "optimizer sgd --lr 2",
+                     "run 4 --every 4 --name sgd", "runs"] {
+            let (outcome, out) = h.run(line)
+            #expect(outcome == .ok, "\(line): \(out)")
+        }
+        let s = try h.shell.session()
+        #expect(s.namedRuns.map(\.name) == ["adam", "sgd"])
+        #expect(s.namedRuns[0].history.count == 4 && s.namedRuns[0].history.map(\.total) != s.namedRuns[1].history.map(\.total))
+        let (outcome, out) = h.run("compare adam sgd")
+        #expect(outcome == .ok && out.contains("total loss of each run") && out.contains("adam | sgd"), "\(out)")
+        expectRefused(h, "compare adam nosuchrun", containing: "no run named nosuchrun")
+        expectRefused(h, "run 9 --name a/b")
+    }
+}

@@ -368,8 +368,13 @@ enum CommandTable {
             }
         },
         Command(name: "run", topic: "optimise", summary: "iterate until iteration N, reporting every K (Ctrl-C stops cleanly)",
-                usage: "run N [--every K] [--save PREFIX]", example: "run 100 --every 10", options: ["every", "save"], transactional: false) { shell, a in
+                usage: "run N [--every K] [--save PREFIX] [--name NAME]", example: "run 100 --every 10 --name adam",
+                options: ["every", "save", "name"], transactional: false) { shell, a in
             guard let target = a.positional.first.flatMap({ Int($0) }), target > 0 else { throw UsageError("run needs the iteration to reach") }
+            let name = a.value("name")
+            if let name, name.isEmpty || name.contains("/") || name.contains(" ") {
+                throw UsageError("--name is one word, without /")
+            }
             let s = try shell.session()
             let every = try a.int("every", default: 10, in: 1...1_000_000)
             guard target > s.iteration else { shell.say("already at iteration \(s.iteration)"); return }
@@ -377,7 +382,7 @@ enum CommandTable {
             var run = TransferRun()
             run.iterations = target - s.iteration
             run.every = every
-            run.prefix = a.value("save") ?? "\(shell.outputDirectory)/run"
+            run.prefix = a.value("save") ?? "\(shell.outputDirectory)/\(name ?? "run")"
             run.saveFinal = a.value("save") != nil
             let start = s.iteration
             let outcome = run.run(s, interruption: shell.interruption, report: { _ in }, progress: { done, total, r in
@@ -386,6 +391,37 @@ enum CommandTable {
             if outcome.interrupted { shell.say("interrupted after iteration \(s.iteration) (started at \(start)); state intact") }
             if let e = outcome.error { throw SessionError.invalid(e) }
             if a.value("save") != nil { shell.say("saved \(outcome.saved.count) image(s) as \(run.prefix)_at_iteration_N.png") }
+            if let name {
+                try s.keepRun(named: name)
+                shell.say("kept as run '\(name)' (runs lists them; compare \(name) OTHER draws them together)")
+            }
+        },
+        Command(name: "runs", topic: "optimise", summary: "the runs kept by run --name: iterations, settings, final loss",
+                usage: "runs", example: "runs") { shell, _ in
+            let s = try shell.session()
+            guard !s.namedRuns.isEmpty else { shell.say("no runs kept yet: run N --name NAME keeps one"); return }
+            for r in s.namedRuns {
+                shell.say("\(pad(r.name, 12)) \(r.history.count) iterations, loss \(r.history.last.map { formatLoss($0.total) } ?? "—"), \(r.settings)")
+            }
+        },
+        Command(name: "compare", topic: "optimise", summary: "kept runs side by side: their results, and their losses on one plot",
+                usage: "compare RUN RUN …", example: "compare adam sgd") { shell, a in
+            let s = try shell.session()
+            guard a.positional.count >= 2 else { throw UsageError("compare needs at least two run names") }
+            let runs = try a.positional.map { name in
+                guard let r = s.namedRuns.first(where: { $0.name == name }) else {
+                    throw UsageError("no run named \(name) (runs lists them)")
+                }
+                return r
+            }
+            for r in runs {
+                shell.say("\(pad(r.name, 12)) \(r.history.count) iterations, loss \(r.history.last.map { formatLoss($0.total) } ?? "—")")
+            }
+            let plot = Pictures.plot(runs.map { (name: $0.name, values: $0.history.map(\.total)) },
+                                     title: "total loss: " + runs.map(\.name).joined(separator: " vs "))
+            try shell.showPicture(plot, name: "compare-losses", caption: "total loss of each run")
+            let row = Pictures.sideBySide(runs.map { ("\($0.name), iteration \($0.history.count)", $0.result) })
+            try shell.showPicture(row, name: "compare-results", caption: runs.map(\.name).joined(separator: " | "))
         },
         Command(name: "profile", topic: "optimise", summary: "where one iteration's time goes: each layer's forward and backward, losses, update",
                 usage: "profile [--conv auto|direct|winograd]", example: "profile --conv direct",

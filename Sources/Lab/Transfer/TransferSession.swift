@@ -209,6 +209,26 @@ public final class TransferSession: @unchecked Sendable {
         mark("\(optimizer.name)")
     }
 
+    /// A run kept under a name (`run N --name adam`), to compare with others later: its history
+    /// and result as they were. Rewinding and running again under another name branches.
+    public struct NamedRun: Sendable {
+        public var name: String
+        public var history: [IterationRecord]
+        public var result: RGBImage
+        public var settings: String
+    }
+
+    public private(set) var namedRuns: [NamedRun] = []
+
+    /// Keeps the current run's history and result under `name` (replacing a run of that name).
+    public func keepRun(named name: String) throws {
+        let o = optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+        let run = NamedRun(name: name, history: history, result: try resultImage(),
+                           settings: "\(optimizer.name) (\(o)), \(configuration.loss.normalization.rawValue) normalisation")
+        namedRuns.removeAll { $0.name == name }
+        namedRuns.append(run)
+    }
+
     /// What happened between iterations that changes the curve: a new optimiser or setting, a
     /// rewind. Plots draw them as markers; a rewind drops those after the iteration it returns to.
     public private(set) var events: [(iteration: Int, label: String)] = []
