@@ -60,7 +60,7 @@ struct ImageTests {
 
     func write(_ bytes: [UInt8], _ name: String) -> String {
         let path = Paths.temporaryDirectory() + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         return path
     }
 

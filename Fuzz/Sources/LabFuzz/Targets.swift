@@ -14,7 +14,7 @@ enum Fuzz {
     static let scratch: String = {
         let dir = NSTemporaryDirectory() + "nstlab-fuzz-\(getpid())"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        FileManager.default.changeCurrentDirectoryPath(dir)
+        _ = FileManager.default.changeCurrentDirectoryPath(dir)
         return dir
     }()
     static let inputPath = scratch + "/input"
