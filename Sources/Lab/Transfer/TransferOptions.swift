@@ -17,8 +17,9 @@ public enum TransferOptions {
       --preset keras|any-size   keras: the example's constants (the default);
                                 any-size: Gatys normalisation, means for content
                                 and TV, Adam lr 5 — works from 64 to 512 px
-      --size ROWS               rows of the working image (400); the columns
-                                keep the content's aspect
+      --size ROWS               rows of the working image (lab transfer: 400, as
+                                the example; the shell starts at 128); the
+                                columns keep the content's aspect
       --optimizer sgd|adam|lbfgs  sgd: lr 100·0.96^(k/100), as the example
       --lr X  --momentum X  --history N   the optimiser's settings
       --normalization keras|gatys  style loss ÷ 4·3²·(rows·cols)² (keras) or
