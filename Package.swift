@@ -2,7 +2,7 @@
 import PackageDescription
 
 // The hot loops rely on fused multiply-add. Without a target CPU, Swift lowers
-// SIMD `addingProduct` to one scalar `fmaf` call per lane (see REFERENCE.md), so
+// SIMD `addingProduct` to one scalar `fmaf` call per lane (docs/MEASURED.md), so
 // the compute targets are built for the machine they run on.
 let nativeCPU: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
 // Tests run in release builds (debug Swift is far too slow for the numerics) and

@@ -67,7 +67,7 @@ public enum OpenBLAS {
     }
 
     /// Debian 12's OpenBLAS 0.3.21 fails to recognise some recent CPUs and falls back to
-    /// its generic "Prescott" kernels, 5× slower (measured; REFERENCE.md). Before the
+    /// its generic "Prescott" kernels, 5× slower (measured; docs/MEASURED.md). Before the
     /// library loads, name a kernel family this CPU supports — unless the user already set one.
     static func chooseCoreTypeIfUnset() {
         guard getenv("OPENBLAS_CORETYPE") == nil,

@@ -9,14 +9,29 @@
 import Foundation
 import Kernels
 
-func argument(_ name: String, default value: Int) -> Int {
+/// Stops with one line on standard error (a bad argument, or a kernel that refused its input).
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("kernels-bench: \(message)\n".utf8))
+    exit(1)
+}
+
+/// A kernel call that cannot fail for the shapes built here; if it does, one line, not a trap.
+func orFail<T>(_ body: () throws -> T) -> T {
+    do { return try body() } catch { fail("\(error)") }
+}
+
+func argument(_ name: String, default value: Int, in range: ClosedRange<Int>) -> Int {
     let args = CommandLine.arguments
-    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return value }
+    guard let i = args.firstIndex(of: name) else { return value }
+    guard i + 1 < args.count, let v = Int(args[i + 1]), range.contains(v) else {
+        fail("\(name) needs a whole number in \(range.lowerBound)…\(range.upperBound)")
+    }
     return v
 }
 
 keepFreedMemoryForReuse()
-let size = argument("--size", default: 256)
+// Below 16 px block5 has no pixels left; above 1024 a column takes minutes.
+let size = argument("--size", default: 256, in: 16...1024)
 /// `--only simd|blas|wino` times one column (for a profiler).
 let only: String? = CommandLine.arguments.firstIndex(of: "--only").flatMap {
     $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
@@ -25,8 +40,9 @@ let only: String? = CommandLine.arguments.firstIndex(of: "--only").flatMap {
 let onlyLayer: String? = CommandLine.arguments.firstIndex(of: "--layer").flatMap {
     $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil
 }
-let repeats = argument("--repeats", default: 5)
-let threads = argument("--threads", default: Compute.defaultThreads)
+let repeats = argument("--repeats", default: 5, in: 1...1000)
+let threads = argument("--threads", default: Compute.defaultThreads, in: 1...256)
+if let onlyLayer, !VGG19Architecture.layers.contains(where: { $0.name == onlyLayer }) { fail("no layer named \(onlyLayer)") }
 
 /// Median wall time of `repeats` runs after one warm-up.
 func medianSeconds(_ body: () -> Void) -> Double {
@@ -74,17 +90,17 @@ for layer in VGG19Architecture.convInputs(height: size, width: size) where onlyL
     let key = "\(layer.c)-\(layer.oc)-\(layer.h)"
     // Layers of the same shape (block3_conv2..4, …) are timed once and counted for each.
     if seen[key] == nil {
-        let x = try! Tensor(shape: [layer.c, layer.h, layer.w], data: randomFloats(layer.c * layer.h * layer.w))
-        let weight = try! Tensor(shape: [layer.oc, layer.c, 3, 3], data: randomFloats(layer.oc * layer.c * 9).map { $0 * 0.05 })
-        let bias = try! Tensor(shape: [layer.oc], data: randomFloats(layer.oc))
-        let dOut = try! Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w))
-        let mask = relu(try! Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w)))
+        let x = orFail { try Tensor(shape: [layer.c, layer.h, layer.w], data: randomFloats(layer.c * layer.h * layer.w)) }
+        let weight = orFail { try Tensor(shape: [layer.oc, layer.c, 3, 3], data: randomFloats(layer.oc * layer.c * 9).map { $0 * 0.05 }) }
+        let bias = orFail { try Tensor(shape: [layer.oc], data: randomFloats(layer.oc)) }
+        let dOut = orFail { try Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w)) }
+        let mask = relu(orFail { try Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w)) })
         var times: [String: Double] = [:]
         for col in columns {
             if let only, only != col.name { times["fwd \(col.name)"] = .nan; times["bwd \(col.name)"] = .nan; continue }
             // As VGG19 runs them: the ReLU fused into the forward, its mask into the backward.
-            times["fwd \(col.name)"] = medianSeconds { _ = try! conv2d(x, weight: weight, bias: bias, relu: true, col.compute) }
-            times["bwd \(col.name)"] = medianSeconds { _ = try! conv2dBackwardData(dOut, weight: weight, reluOutput: mask, col.compute) }
+            times["fwd \(col.name)"] = medianSeconds { _ = orFail { try conv2d(x, weight: weight, bias: bias, relu: true, col.compute) } }
+            times["bwd \(col.name)"] = medianSeconds { _ = orFail { try conv2dBackwardData(dOut, weight: weight, reluOutput: mask, col.compute) } }
         }
         seen[key] = times
     }

@@ -46,6 +46,19 @@ struct EndToEndTests {
         #expect(completionStatus == 0 && completion.contains("transfer") && completion.contains("complete"))
     }
 
+    /// kernels-bench: a size with no pixels left at block5, a bad count or an unknown layer is one
+    /// line and status 1, not a trap.
+    @Test func kernelsBenchRefusesBadArguments() throws {
+        let bench = Paths.repo + "/.build/release/kernels-bench"
+        for (args, expected) in [(["--size", "0"], "--size needs a whole number in 16…1024"),
+                                 (["--repeats", "x"], "--repeats needs a whole number"),
+                                 (["--layer", "bogus"], "no layer named bogus")] {
+            let (status, out) = try runProgram(bench, args)
+            #expect(status == 1 && out.hasPrefix("kernels-bench: \(expected)") && out.split(separator: "\n").count == 1,
+                    "\(args): \(out)")
+        }
+    }
+
     /// Debian's OpenBLAS may misdetect the CPU; NST Lab names a kernel family before loading it,
     /// unless the user set OPENBLAS_CORETYPE — then theirs wins.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab) && OpenBLAS.isAvailable))

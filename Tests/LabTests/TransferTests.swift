@@ -40,7 +40,7 @@ struct TransferTests {
         #expect(session.workingSize! == (300, 400))
         // At lr 100 the trajectory is chaotic: float32 and float64 part ways step by step (measured
         // here: 3e-8, 1e-5, 1e-4, 1.5e-4, 3e-5, 5e-4, 3.5e-3, 1.7e-3, 6e-4, 1.2e-2; two TensorFlow runs
-        // on the same input drift apart after step 3 too — REFERENCE.md). So the bound widens with
+        // on the same input drift apart after step 3 too — docs/MEASURED.md). So the bound widens with
         // the step; the lr-0.5 test below holds all ten steps to 1e-3.
         let bounds = [1e-6, 1e-4, 1e-3, 1e-3, 1e-3, 1e-3, 3e-2, 3e-2, 3e-2, 3e-2]
         for k in 0..<expected.count {
@@ -60,7 +60,7 @@ struct TransferTests {
     }
 
     @Test func theExampleConstantsDivergeAtSmallSizesAndTheGuardCatchesIt() throws {
-        // REFERENCE.md: at a lesson-friendly size lr 100 with the Keras normalisation explodes.
+        // docs/MEASURED.md: at a lesson-friendly size lr 100 with the Keras normalisation explodes.
         // The float64 reference: 5.1e6, 7.9e12, 6.5e33, 4.3e97, 5.4e289, inf.
         let expected = try Shared.fixture().scalars("sgd/keras_lr")
         let session = try fixtureSession()

@@ -6,7 +6,7 @@
     /tmp/refenv/bin/python Tests/Reference/make_fixtures.py
 
 It computes, with PyTorch in float64 on the same converted weights (Weights/vgg19_notop.safetensors),
-exactly what the Keras example computes (see ../shared/REFERENCE.md), on small images it makes itself:
+exactly what the Keras example computes (see README.md, "The numerics", and docs/MEASURED.md), on small images it makes itself:
   - content.png (75×100) and style.png (90×120), loaded as Keras's load_img does (PIL, NEAREST) at
     48 rows × int(100·48/75) = 64 columns, then vgg19.preprocess_input;
   - a combination image: the preprocessed content plus fixed noise (so the content loss is not 0);
