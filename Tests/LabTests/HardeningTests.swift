@@ -377,7 +377,14 @@ struct RandomCommandTests {
             if case .words(let list) = command.completes { vocabulary += list }
             for _ in 0..<12 {
                 let count = Int(rng.next() % 4)
-                let words = (0..<count).map { _ in vocabulary[Int(rng.next() % UInt64(vocabulary.count))] }
+                var words = (0..<count).map { _ in vocabulary[Int(rng.next() % UInt64(vocabulary.count))] }
+                // Whatever could be written to lands in the scratch folder, never the working one
+                // (`save 2` once wrote a file named 2 beside Package.swift).
+                for i in words.indices where !words[i].hasPrefix("/") && !words[i].hasPrefix("--") {
+                    let isOptionValue = i > 0 && ["--png", "--save"].contains(words[i - 1])
+                    let isWritePositional = ["save", "notebook", "session"].contains(command.name) && !["save", "open"].contains(words[i])
+                    if isOptionValue || isWritePositional { words[i] = scratch + "/w-" + words[i] }
+                }
                 let line = ([command.name] + words.map { $0.contains(" ") || $0.isEmpty ? "\"\($0)\"" : $0 }).joined(separator: " ")
                 let before = try h.shell.session().fingerprint
                 let (outcome, out) = h.run(line)

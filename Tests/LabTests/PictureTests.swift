@@ -205,3 +205,35 @@ extension PictureTests {
         expectRefused(h, "run 9 --name a/b")
     }
 }
+
+@Suite("Profile and memory estimate")
+struct ProfileTests {
+    @Test func profileShowsEveryLayerAndLeavesTheSessionAsItWas() throws {
+        let h = ShellHarness().loaded()
+        let before = try h.shell.session().fingerprint
+        let (outcome, out) = h.run("profile --conv winograd")
+        #expect(outcome == .ok, "\(out)")
+        for piece in ["block1_conv1", "relu+conv backward", "gram + style loss", "sgd update", "where the time goes", "convolutions winograd"] {
+            #expect(out.contains(piece), "\(piece) missing: \(out)")
+        }
+        #expect(try h.shell.session().fingerprint == before)
+        #expect(try h.shell.session().compute.conv == .auto, "--conv applies to the measurement only")
+        expectRefused(h, "profile --conv fast")
+        #expect(h.run("set --conv direct").0 == .ok)
+        #expect(h.run("config").1.contains("convolutions direct"))
+    }
+
+    @Test func benchProfilesOneIteration() throws {
+        let (status, out) = try runLab(["bench", "--sizes", "32", "--backends", "simd", "--repeats", "1", "--profile", "--conv", "direct"])
+        #expect(status == 0 && out.contains("convolutions direct") && out.contains("where the time goes"), "\(out)")
+    }
+
+    @Test func theMemoryLimitCanBeSet() throws {
+        #expect(MemoryEstimate.parseBytes("2G") == 2 << 30 && MemoryEstimate.parseBytes("512m") == 512 << 20)
+        #expect(MemoryEstimate.parseBytes("lots") == nil && MemoryEstimate.parseBytes("-1") == nil)
+        let (status, out) = try runLab(["--out", Paths.temporaryDirectory()],
+                                       input: "set --size 64\ncontent \(Paths.fixtures)/content.png\n",
+                                       environment: ["NST_MEMORY_LIMIT": "1M"])
+        #expect(status == 1 && out.contains("more than the 1 MiB allowed"), "\(out)")
+    }
+}

@@ -339,11 +339,9 @@ enum CommandTable {
         guard !shell.warnedAboutDivergence, let sgd = s.optimizer as? SGD, sgd.initialLearningRate >= 10,
               s.configuration.loss.normalization == .keras, s.configuration.rows < 400 else { return }
         shell.warnedAboutDivergence = true
-        shell.say("note: the Keras example's constants (SGD lr \(formatTick(sgd.initialLearningRate)), style ÷ (rows·cols)²) diverge "
+        shell.say("note: the Keras example's constants (SGD lr \(String(format: "%g", sgd.initialLearningRate))), style ÷ (rows·cols)²) diverge "
                   + "below 400 rows; at \(s.configuration.rows) rows use set --preset any-size, set --size 400, or a smaller --lr")
     }
-
-    static func formatTick(_ v: Double) -> String { String(format: "%g", v) }
 
     static let optimise: [Command] = [
         Command(name: "optimizer", aliases: ["optimiser"], topic: "optimise", summary: "choose the optimiser and its settings, or show them",
