@@ -12,6 +12,10 @@ enum TransferCommand {
     options:
       --terms                     also print every loss term, weighted, at each report
       --digits N                  decimals of the loss in the report lines (2, as the example prints)
+      --scales 128,256,512 | 128..512   coarse to fine: run at each size in turn, each
+                                  from the last one's result enlarged (FROM..TO: sizes √2
+                                  apart); --iterations then gives one count per scale
+                                  (200,100,50) or one for all
     \(TransferOptions.help)
     """
 
@@ -19,7 +23,7 @@ enum TransferCommand {
         if words.contains("--help") || words.contains("-h") { print(usage); return 0 }
         let a: Arguments
         do {
-            a = try Arguments.parse(words, options: TransferOptions.valueOptions + ["out", "iterations", "every", "digits"],
+            a = try Arguments.parse(words, options: TransferOptions.valueOptions + ["out", "iterations", "every", "digits", "scales"],
                                     flags: TransferOptions.flagOptions + ["terms"])
         } catch { return failure("\(error)\n\(usage.split(separator: "\n").first!)") }
         guard a.positional.count == 2 else {
@@ -29,7 +33,13 @@ enum TransferCommand {
         do {
             var run = TransferRun()
             run.prefix = prefix
-            run.iterations = try a.int("iterations", default: 4000, in: 0...10_000_000)
+            if let text = a.value("scales") {
+                let sizes = try TransferRun.parseScales(text)
+                let counts = try TransferRun.parseIterations(a.value("iterations") ?? "4000", scales: sizes.count)
+                run.scales = Array(zip(sizes, counts)).map { (rows: $0.0, iterations: $0.1) }
+            } else {
+                run.iterations = try a.int("iterations", default: 4000, in: 0...10_000_000)
+            }
             run.every = try a.int("every", default: 100, in: 1...10_000_000)
             run.lossDecimals = try a.int("digits", default: 2, in: 0...12)
             let clock = Date()
@@ -41,7 +51,9 @@ enum TransferCommand {
             let folder = (prefix as NSString).deletingLastPathComponent
             if !folder.isEmpty { try AtomicFile.createFolder(folder) }
             let size = session.workingSize!
-            FileHandle.standardError.write(Data("transfer at \(size.width)×\(size.height), \(session.optimizer.name), backend \(session.compute.backend), \(run.iterations) iterations\n".utf8))
+            let plan = run.scales.isEmpty ? "\(size.width)×\(size.height), \(run.iterations) iterations"
+                : "scales " + run.scales.map { "\($0.rows) rows × \($0.iterations)" }.joined(separator: ", ")
+            FileHandle.standardError.write(Data("transfer at \(plan), \(session.optimizer.name), backend \(session.compute.backend)\n".utf8))
             let interruption = Interruption(catchingSIGINT: true)
             let bar = ProgressBar(enabled: isatty(2) == 1)
             let showTerms = a.has("terms")

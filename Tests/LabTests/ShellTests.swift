@@ -155,7 +155,7 @@ struct ShellTests {
     @Test func completion() {
         let s = ShellHarness().shell
         #expect(s.completions(word: "st", before: "") == ["step", "style"])
-        #expect(s.completions(word: "--st", before: "set ") == ["--style-layers", "--style-scale", "--style-weight"])
+        #expect(s.completions(word: "--st", before: "set ") == ["--style-colors", "--style-layers", "--style-loss", "--style-mask", "--style-scale", "--style-weight"])
         #expect(s.completions(word: "block5_conv", before: "features ") == ["block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4"])
         #expect(s.completions(word: "l", before: "set --optimizer ") == ["lbfgs"])
         #expect(s.completions(word: "\(Paths.fixtures)/cont", before: "content ") == ["\(Paths.fixtures)/content.png", "\(Paths.fixtures)/content_400.png"])

@@ -239,7 +239,7 @@ struct TransferTests {
         // Doubling the size leaves each weighted term of the same order (the Keras form would grow 4–16×).
         let small = totals[48]!, large = totals[96]!
         for (a, b) in [(small.contentTotal, large.contentTotal), (small.styleTotal, large.styleTotal),
-                       (small.totalVariation.weighted, large.totalVariation.weighted)] {
+                       (small.weighted(.totalVariation), large.weighted(.totalVariation))] {
             #expect(b / a < 3 && a / b < 3, "\(a) vs \(b)")
         }
     }

@@ -22,7 +22,24 @@ public struct Adam: Optimizer {
         self.epsilon = epsilon
     }
 
-    public var name: String { "adam" }
+    public static let kind = "adam"
+    public static let summary = "Adam (Kingma & Ba), bias-corrected moments"
+    public init() { self.init(learningRate: 10) }
+
+    public var baseLearningRate: Double {
+        get { learningRate }
+        set { learningRate = newValue }
+    }
+
+    public func restarted() -> Adam { Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon) }
+
+    /// The moments are per pixel: the first resized like the image, the second (a mean square)
+    /// kept non-negative, as crowsonkb/style-transfer-pytorch carries them between scales.
+    public mutating func resizeState(_ resize: ([Float], Bool) -> [Float]) {
+        guard !m.isEmpty else { return }
+        m = resize(m, false)
+        v = resize(v, true)
+    }
 
     public mutating func step(_ x: inout [Float], _ evaluate: Objective) throws -> OptimizerStep {
         let (loss, g) = try evaluate(x)

@@ -27,7 +27,20 @@ public struct LBFGS: Optimizer {
         self.maxLineSearch = maxLineSearch
     }
 
-    public var name: String { "lbfgs" }
+    public static let kind = "lbfgs"
+    public static let searchesLine = true
+    public static let summary = "L-BFGS with a backtracking line search (several evaluations per iteration)"
+    public init() { self.init(learningRate: 1) }
+
+    public var baseLearningRate: Double {
+        get { learningRate }
+        set { learningRate = newValue }
+    }
+
+    public func restarted() -> LBFGS { LBFGS(learningRate: learningRate, historySize: historySize, maxLineSearch: maxLineSearch) }
+
+    /// Curvature pairs of another image size mean nothing at this one: start the memory afresh.
+    public mutating func resizeState(_ resize: ([Float], Bool) -> [Float]) { objectiveChanged() }
 
     /// Forget the cached loss (after the objective changed: a weight, a layer, the targets).
     public mutating func objectiveChanged() {

@@ -29,8 +29,31 @@ public enum OptimizerError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+/// Everything the session, the options and the archive need to know about an optimiser is here,
+/// so adding one is this protocol and a line in `OptimizerRegistry.all` — no type switches elsewhere.
 public protocol Optimizer: Sendable {
+    /// Its name in the options, the history and the archive ("sgd").
+    static var kind: String { get }
+    /// One line for `--optimizer`'s help.
+    static var summary: String { get }
+    /// The default settings.
+    init()
+    /// It evaluates the loss at trial points and ends an iteration at the last one it evaluated
+    /// (L-BFGS), so the loss at the new image is already known.
+    static var searchesLine: Bool { get }
+    /// Rebuilds a saved optimiser for an image of `vectorLength` values, checking every value.
+    init(state: OptimizerState, vectorLength: Int) throws
+    /// Settings and state as plain data (`session save`).
+    var state: OptimizerState { get }
     var name: String { get }
+    /// The learning rate `--lr` sets (SGD: the schedule's initial rate).
+    var baseLearningRate: Double { get set }
+    /// The same settings with no state: a run that starts again.
+    func restarted() -> Self
+    /// The loss changed under it (a weight, a layer, the targets): drop what was learnt of the old one.
+    mutating func objectiveChanged()
+    /// The image changed size (coarse to fine): per-pixel state is carried over by `resize(v, nonNegative)`.
+    mutating func resizeState(_ resize: (_ v: [Float], _ nonNegative: Bool) -> [Float])
     /// Iterations taken so far (the schedule's k).
     var iteration: Int { get }
     /// One iteration: updates x in place.
@@ -39,6 +62,35 @@ public protocol Optimizer: Sendable {
     var settings: [(String, String)] { get }
     /// Bytes of state held (for snapshot accounting).
     var stateBytes: Int { get }
+}
+
+extension Optimizer {
+    public var name: String { Self.kind }
+    public static var searchesLine: Bool { false }
+    public mutating func objectiveChanged() {}
+}
+
+/// The optimisers, once: the options, help, completion and archives are derived from this list.
+public enum OptimizerRegistry {
+    public static let all: [any Optimizer.Type] = [SGD.self, Adam.self, LBFGS.self]
+    public static var kinds: [String] { all.map { $0.kind } }
+
+    /// A fresh optimiser with its default settings, or nil for an unknown name.
+    public static func make(_ kind: String) -> (any Optimizer)? {
+        all.first { $0.kind == kind }.map { $0.init() }
+    }
+
+    /// Rebuilds a saved optimiser (see `Optimizer.init(state:vectorLength:)`).
+    public static func restore(_ state: OptimizerState, vectorLength n: Int) throws -> any Optimizer {
+        // The iteration drives schedules and bias corrections; the session checks it against the history.
+        guard (0...100_000_000).contains(state.iteration) else {
+            throw OptimizerError.invalidState("saved \(state.kind) optimiser: iteration \(state.iteration) is out of range")
+        }
+        guard let type = all.first(where: { $0.kind == state.kind }) else {
+            throw OptimizerError.invalidState("saved \(state.kind) optimiser: unknown optimiser '\(state.kind)'")
+        }
+        return try type.init(state: state, vectorLength: n)
+    }
 }
 
 @inline(__always)

@@ -18,7 +18,23 @@ public struct SGD: Optimizer {
         self.momentum = momentum
     }
 
-    public var name: String { "sgd" }
+    public static let kind = "sgd"
+    public static let summary = "lr·0.96^(k/100) (the example's ExponentialDecay), optional momentum"
+    public init() { self.init(learningRate: 100) }
+
+    public var baseLearningRate: Double {
+        get { initialLearningRate }
+        set { initialLearningRate = newValue }
+    }
+
+    public func restarted() -> SGD {
+        SGD(learningRate: initialLearningRate, decaySteps: decaySteps, decayRate: decayRate, momentum: momentum)
+    }
+
+    /// The velocity is per pixel: resized with the image.
+    public mutating func resizeState(_ resize: ([Float], Bool) -> [Float]) {
+        if !velocity.isEmpty { velocity = resize(velocity, false) }
+    }
 
     public func learningRate(at k: Int) -> Double {
         initialLearningRate * Foundation.pow(decayRate, Double(k) / decaySteps)

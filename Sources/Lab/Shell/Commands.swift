@@ -48,19 +48,22 @@ enum CommandTable {
             shell.say("content \(a.positional[0]): \(s.content!.width)×\(s.content!.height), working size \(size.width)×\(size.height)")
         },
         Command(name: "style", topic: "images", summary: "load the style image, replacing others; --add blends another in",
-                usage: "style FILE [--add] [--weight W]", example: "style images/hubble_deep_field.jpg",
-                options: ["weight"], flags: ["add"], completes: .files) { shell, a in
+                usage: "style FILE [--add] [--weight W] [--mask M]", example: "style images/hubble_deep_field.jpg",
+                options: ["weight", "mask"], flags: ["add"], completes: .files) { shell, a in
             guard a.positional.count == 1 else { throw UsageError("style needs one FILE") }
             let s = try shell.session()
             if a.value("weight") != nil && !a.has("add") {
                 throw UsageError("--weight goes with --add (a single style image has no blend weight)")
             }
             if a.has("add") {
-                try s.addStyle(a.positional[0], weight: try a.double("weight") ?? 1)
+                try s.addStyle(a.positional[0], weight: try a.double("weight") ?? 1, mask: a.value("mask"))
             } else {
                 try s.loadStyle(a.positional[0])
+                if let mask = a.value("mask") { try s.setStyleMask(mask, index: 0) }
             }
-            shell.say("style: " + s.styles.map { "\($0.path) (\($0.image.width)×\($0.image.height), weight \($0.weight))" }.joined(separator: ", "))
+            shell.say("style: " + s.styles.map {
+                "\($0.path) (\($0.image.width)×\($0.image.height), weight \($0.weight)\($0.maskPath.map { ", where \($0) is white" } ?? ""))"
+            }.joined(separator: ", "))
         },
         Command(name: "show", topic: "images", summary: "draw images side by side, captioned: content, style, result or files",
                 usage: "show content|style|result|FILE …", example: "show content style result",
@@ -277,13 +280,11 @@ enum CommandTable {
                 usage: "loss", example: "loss") { shell, _ in
             let s = try shell.session()
             let b = try s.evaluate(gradientOf: nil).breakdown
-            let c = s.configuration.loss
             shell.say("term                     raw          weight       weighted")
-            for t in b.content { shell.say(String(format: "content %@ %12.5g  %11.4g  %12.5g", pad(t.layer, 16) as NSString, t.raw, c.contentWeight, t.weighted)) }
-            for (t, l) in zip(b.style, c.styleLayers) {
-                shell.say(String(format: "style   %@ %12.5g  %11.4g  %12.5g", pad(t.layer, 16) as NSString, t.raw, c.styleWeight * l.weight, t.weighted))
+            for t in b.terms {
+                let label = t.kind == .totalVariation ? "total variation" : pad(t.kind.rawValue, 7) + " " + (t.layer ?? "")
+                shell.say(String(format: "%@ %12.5g  %11.4g  %12.5g", pad(label, 24) as NSString, t.raw, t.weight, t.weighted))
             }
-            shell.say(String(format: "total variation          %12.5g  %11.4g  %12.5g", b.totalVariation.raw, c.totalVariationWeight, b.totalVariation.weighted))
             shell.say(String(format: "total                                              %12.5g", b.total))
         },
         Command(name: "grad", topic: "loss", summary: "the gradient of the loss (or one term) with respect to the image",
@@ -330,7 +331,7 @@ enum CommandTable {
     static func printRecord(_ shell: Shell, _ r: IterationRecord) {
         shell.say(String(format: "iteration %4d  loss %@  (content %.4g, style %.4g, tv %.4g)  step %.4g  ‖g‖ %.4g  %.2f s",
                          r.iteration + 1, formatLoss(r.total) as NSString, r.breakdown.contentTotal, r.breakdown.styleTotal,
-                         r.breakdown.totalVariation.weighted, r.stepSize, r.gradientNorm, r.seconds))
+                         r.breakdown.weighted(.totalVariation), r.stepSize, r.gradientNorm, r.seconds))
     }
 
     /// The Keras example's SGD (lr 100) with its style normalisation (÷ the image area squared)
@@ -433,6 +434,18 @@ enum CommandTable {
                       + "\(s.compute.threads) threads, convolutions \(s.compute.conv) (the image is not changed)")
             shell.say(ProfileReport.format(entries, totalSeconds: total))
         },
+        Command(name: "upscale", topic: "optimise", summary: "go on at a larger size: the image and optimiser state enlarged, not restarted",
+                usage: "upscale ROWS", example: "upscale 256") { shell, a in
+            guard a.positional.count == 1, let rows = Int(a.positional[0]) else { throw UsageError("upscale needs ROWS, a whole number") }
+            let s = try shell.session()
+            guard let old = s.workingSize, s.combination != nil else { throw SessionError.needsContent }
+            guard rows > s.configuration.rows else {
+                throw UsageError("upscale goes to a larger size than the current \(s.configuration.rows) rows (set --size starts again at any size)")
+            }
+            try s.upscale(to: rows)
+            let new = s.workingSize!
+            shell.say("enlarged \(old.width)×\(old.height) → \(new.width)×\(new.height) at iteration \(s.iteration); \(s.optimizer.name) state carried over")
+        },
         Command(name: "rewind", topic: "optimise", summary: "go back to iteration N (image and optimiser state)",
                 usage: "rewind N", example: "rewind 0") { shell, a in
             guard let n = a.positional.first.flatMap({ Int($0) }) else { throw UsageError("rewind needs an iteration") }
@@ -449,9 +462,9 @@ enum CommandTable {
             var savedPlot: String? = nil
             if let path = a.value("png") {
                 var series: [(String, [Double])] = [("total", s.history.map(\.total)), ("content", s.history.map(\.breakdown.contentTotal)),
-                                                    ("tv", s.history.map(\.breakdown.totalVariation.weighted))]
-                for (i, layer) in s.configuration.loss.styleLayers.enumerated() {
-                    series.append((layer.name, s.history.map { i < $0.breakdown.style.count ? $0.breakdown.style[i].weighted : .nan }))
+                                                    ("tv", s.history.map { $0.breakdown.weighted(.totalVariation) })]
+                for layer in s.configuration.loss.styleLayers {
+                    series.append((layer.name, s.history.map { $0.breakdown.term(.style, layer: layer.name)?.weighted ?? .nan }))
                 }
                 // Where a setting changed or the run was rewound: a dashed line, so a learner sees why the curve bends.
                 let markers = s.events.filter { $0.iteration > 0 }.map { (x: $0.iteration + 1, label: $0.label) }
@@ -465,7 +478,7 @@ enum CommandTable {
             for r in s.history.suffix(last) {
                 shell.say(String(format: "%4d  %@  %@  %-11.5g  %-11.5g  %-11.5g  %-10.4g  %.2f", r.iteration + 1, pad(r.optimizer, 9) as NSString,
                                  pad(formatLoss(r.total), 13) as NSString, r.breakdown.contentTotal, r.breakdown.styleTotal,
-                                 r.breakdown.totalVariation.weighted, r.stepSize, r.seconds))
+                                 r.breakdown.weighted(.totalVariation), r.stepSize, r.seconds))
             }
             shell.say("total (log): " + TerminalPicture.sparkline(s.history.map(\.total), width: min(shell.columns - 14, 60)))
             shell.say("snapshots kept for rewind: \(s.snapshots.iterations.count) (\(formatBytes(s.snapshots.totalBytes)) of \(formatBytes(s.snapshots.budgetBytes)))")

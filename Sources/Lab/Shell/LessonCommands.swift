@@ -48,12 +48,13 @@ extension CommandTable {
                 let b = try s().evaluate(gradientOf: nil).breakdown
                 let value: Double
                 switch p[1] {
-                case "content": value = b.content.reduce(0) { $0 + $1.raw }
-                case "tv": value = b.totalVariation.raw
+                case "content": value = b.raw(.content)
+                case "style": value = b.raw(.style)
+                case "tv": value = b.raw(.totalVariation)
                 case let t where t.hasPrefix("style:"):
-                    guard let v = b.style.first(where: { $0.layer == String(t.dropFirst(6)) }) else { throw UsageError("no style layer \(t.dropFirst(6))") }
+                    guard let v = b.term(.style, layer: String(t.dropFirst(6))) else { throw UsageError("no style layer \(t.dropFirst(6))") }
                     value = v.raw
-                default: throw UsageError("term is content, tv or style:LAYER")
+                default: throw UsageError("term is content, style, tv or style:LAYER")
                 }
                 try compare(value, p[2], p[3])
             case "iteration":

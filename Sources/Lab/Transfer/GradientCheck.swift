@@ -14,12 +14,13 @@ public struct GradientCheckResult: Sendable {
     public var relativeError: Double { abs(analytic - numeric) / max(abs(numeric), abs(analytic), 1e-30) }
 }
 
-/// The total loss at x (3, H, W), in Double, through the generic reference kernels.
+/// The total loss at x (3, H, W), in Double, through the generic reference kernels — the same
+/// list of terms (`LossConfiguration.terms`) the float32 loss walks, each evaluated in plain loops.
 struct DoubleReferenceLoss {
     let weights: [String: (w: [Double], b: [Double], c: Int, oc: Int)]
     let configuration: LossConfiguration
     let contentTargets: [String: [Double]]
-    let styleGrams: [String: [Double]]
+    let targets: LossTargets
 
     init(vgg: VGG19, configuration: LossConfiguration, targets: LossTargets) {
         var w: [String: (w: [Double], b: [Double], c: Int, oc: Int)] = [:]
@@ -30,7 +31,7 @@ struct DoubleReferenceLoss {
         weights = w
         self.configuration = configuration
         contentTargets = targets.contentFeatures.mapValues { $0.data.map(Double.init) }
-        styleGrams = targets.styleGrams.mapValues { $0.data.map(Double.init) }
+        self.targets = targets
     }
 
     func loss(_ x: [Double], h: Int, w: Int) -> Double {
@@ -53,20 +54,42 @@ struct DoubleReferenceLoss {
             }
             if wanted.contains(layer.name) { outputs[layer.name] = (cur, ch, hh, ww) }
         }
-        var total = 0.0
-        for name in c.contentLayers {
-            let f = outputs[name]!
-            let per = c.averageContentAndTV ? 1 / Double(f.data.count) : 1
-            total += c.contentWeight * sumSquaredDifference(f.data, contentTargets[name]!) * per
-        }
         let norm = c.normalization(rows: h, cols: w)
-        for layer in c.styleLayers {
-            let f = outputs[layer.name]!
-            let d = norm.denominator(channels: f.c, positions: f.h * f.w)
-            total += c.styleWeight * layer.weight * styleLossReference(f.data, targetGram: styleGrams[layer.name]!, c: f.c, m: f.h * f.w, denominator: d)
+        var total = 0.0
+        for spec in c.terms {
+            switch spec.kind {
+            case .content:
+                let f = outputs[spec.layer!]!
+                total += spec.weight * sumSquaredDifference(f.data, contentTargets[spec.layer!]!) * c.contentScale(elements: f.data.count)
+            case .style:
+                let f = outputs[spec.layer!]!
+                let m = f.h * f.w
+                for group in targets.styleGroups {
+                    let target = group.targets[spec.layer!]!
+                    let mask = group.mask?.at(height: f.h, width: f.w).map(Double.init)
+                    let raw: Double
+                    switch c.styleLoss {
+                    case .gram:
+                        // Masked: gram(F ⊙ √(w·M/Σw)), as the float32 loss.
+                        var data = f.data
+                        if let mask {
+                            let sum = mask.reduce(0, +)
+                            guard sum > 0 else { continue }
+                            for i in data.indices { data[i] *= (mask[i % m] * Double(m) / sum).squareRoot() }
+                        }
+                        let d = norm.denominator(channels: f.c, positions: m)
+                        raw = styleLossReference(data, targetGram: target.gram!.data.map(Double.init), c: f.c, m: m, denominator: d)
+                    case .meanStd:
+                        raw = meanStdLossReference(f.data, c: f.c, m: m, weights: mask, target: target.statistics!, wantGradient: false).loss
+                    case .wasserstein:
+                        raw = wassersteinLossReference(f.data, c: f.c, m: m, weights: mask, target: target.statistics!, wantGradient: false).loss
+                    }
+                    total += spec.weight * group.weight * raw
+                }
+            case .totalVariation:
+                total += spec.weight * totalVariationReference(x, c: 3, h: h, w: w) * c.totalVariationScale(rows: h, cols: w)
+            }
         }
-        let tvPer = c.averageContentAndTV ? 1 / Double(3 * max(1, h - 1) * max(1, w - 1)) : 1
-        total += c.totalVariationWeight * totalVariationReference(x, c: 3, h: h, w: w) * tvPer
         return total
     }
 }

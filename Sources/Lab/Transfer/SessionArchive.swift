@@ -26,38 +26,63 @@ extension InitialImage: Codable {
 
 
 
-struct SavedTerm: Codable { var layer: String; var raw: Double; var weighted: Double }
 struct SavedRecord: Codable {
     var iteration: Int, optimizer: String, stepSize: Double, gradientNorm: Double, evaluations: Int, seconds: Double
-    var content: [SavedTerm], style: [SavedTerm], tvRaw: Double, tvWeighted: Double
+    var terms: [TermValue]
 
     init(_ r: IterationRecord) {
         iteration = r.iteration; optimizer = r.optimizer; stepSize = r.stepSize; gradientNorm = r.gradientNorm
-        evaluations = r.evaluations; seconds = r.seconds
-        content = r.breakdown.content.map { SavedTerm(layer: $0.layer, raw: $0.raw, weighted: $0.weighted) }
-        style = r.breakdown.style.map { SavedTerm(layer: $0.layer, raw: $0.raw, weighted: $0.weighted) }
-        tvRaw = r.breakdown.totalVariation.raw; tvWeighted = r.breakdown.totalVariation.weighted
+        evaluations = r.evaluations; seconds = r.seconds; terms = r.breakdown.terms
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case iteration, optimizer, stepSize, gradientNorm, evaluations, seconds, terms
+        case content, style, tvRaw, tvWeighted   // format 1: fixed fields per kind
+    }
+    private struct LegacyTerm: Codable { var layer: String; var raw: Double; var weighted: Double }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        iteration = try c.decode(Int.self, forKey: .iteration); optimizer = try c.decode(String.self, forKey: .optimizer)
+        stepSize = try c.decode(Double.self, forKey: .stepSize); gradientNorm = try c.decode(Double.self, forKey: .gradientNorm)
+        evaluations = try c.decode(Int.self, forKey: .evaluations); seconds = try c.decode(Double.self, forKey: .seconds)
+        if let terms = try c.decodeIfPresent([TermValue].self, forKey: .terms) { self.terms = terms; return }
+        // A format-1 archive: rebuild the list (weight = weighted / raw).
+        func term(_ kind: TermKind, _ t: LegacyTerm?, raw: Double, weighted: Double) -> TermValue {
+            TermValue(TermSpec(kind: kind, layer: t?.layer, weight: raw == 0 ? 0 : weighted / raw), raw: raw)
+        }
+        terms = try c.decode([LegacyTerm].self, forKey: .content).map { term(.content, $0, raw: $0.raw, weighted: $0.weighted) }
+            + c.decode([LegacyTerm].self, forKey: .style).map { term(.style, $0, raw: $0.raw, weighted: $0.weighted) }
+            + [term(.totalVariation, nil, raw: try c.decode(Double.self, forKey: .tvRaw), weighted: try c.decode(Double.self, forKey: .tvWeighted))]
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(iteration, forKey: .iteration); try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(stepSize, forKey: .stepSize); try c.encode(gradientNorm, forKey: .gradientNorm)
+        try c.encode(evaluations, forKey: .evaluations); try c.encode(seconds, forKey: .seconds)
+        try c.encode(terms, forKey: .terms)
     }
 
     var record: IterationRecord {
-        var b = LossBreakdown()
-        b.content = content.map { ($0.layer, $0.raw, $0.weighted) }
-        b.style = style.map { ($0.layer, $0.raw, $0.weighted) }
-        b.totalVariation = (tvRaw, tvWeighted)
-        return IterationRecord(iteration: iteration, optimizer: optimizer, breakdown: b, stepSize: stepSize,
-                               gradientNorm: gradientNorm, evaluations: evaluations, seconds: seconds)
+        IterationRecord(iteration: iteration, optimizer: optimizer, breakdown: LossBreakdown(terms: terms), stepSize: stepSize,
+                        gradientNorm: gradientNorm, evaluations: evaluations, seconds: seconds)
     }
 }
 
 struct SavedSession: Codable {
-    var formatVersion = 1
+    /// 2: terms as a list, masks, the image average.
+    var formatVersion = 2
     var configuration: TransferConfiguration
     var contentPath: String
     var styles: [SavedStyle]
     var optimizer: OptimizerState
     var history: [SavedRecord]
     var combinationShape: [Int]
-    struct SavedStyle: Codable { var path: String; var weight: Double; var file: String }
+    var contentMask: SavedMask?
+    var averageSteps: Int?
+    struct SavedStyle: Codable { var path: String; var weight: Double; var file: String; var mask: SavedMask? }
+    struct SavedMask: Codable { var path: String; var file: String }
 }
 
 extension TransferSession {
@@ -71,7 +96,7 @@ extension TransferSession {
         let replaceable = { (folder: String) -> Bool in
             guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return false }
             return names.allSatisfy { name in
-                ["session.json", "content.png", "combination.f32"].contains(name)
+                ["session.json", "content.png", "combination.f32", "average.f32", "content-mask.png"].contains(name)
                     || (name.hasPrefix("style-") && name.hasSuffix(".png"))
             } && (names.isEmpty || names.contains("session.json"))
         }
@@ -80,12 +105,26 @@ extension TransferSession {
             var styles: [SavedSession.SavedStyle] = []
             for (i, s) in self.styles.enumerated() {
                 try s.image.savePNG(folder + "/style-\(i).png")
-                styles.append(.init(path: s.path, weight: s.weight, file: "style-\(i).png"))
+                var mask: SavedSession.SavedMask? = nil
+                if let m = s.mask {
+                    try m.savePNG(folder + "/style-\(i)-mask.png")
+                    mask = .init(path: s.maskPath ?? "", file: "style-\(i)-mask.png")
+                }
+                styles.append(.init(path: s.path, weight: s.weight, file: "style-\(i).png", mask: mask))
+            }
+            var contentMask: SavedSession.SavedMask? = nil
+            if let m = self.contentMask {
+                try m.image.savePNG(folder + "/content-mask.png")
+                contentMask = .init(path: m.path, file: "content-mask.png")
             }
             try AtomicFile.write(OptimizerState.pack(combination.data), to: folder + "/combination.f32")
+            if let average = self.average {
+                try AtomicFile.write(OptimizerState.pack(average.data), to: folder + "/average.f32")
+            }
             let saved = SavedSession(configuration: configuration, contentPath: contentPath, styles: styles,
                                      optimizer: OptimizerState.capture(optimizer), history: history.map(SavedRecord.init),
-                                     combinationShape: combination.shape)
+                                     combinationShape: combination.shape, contentMask: contentMask,
+                                     averageSteps: self.average == nil ? nil : self.averageSteps)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(saved), to: folder + "/session.json")
@@ -101,14 +140,20 @@ extension TransferSession {
         do { saved = try JSONDecoder().decode(SavedSession.self, from: data) } catch {
             throw SessionError.invalid("\(path)/session.json is damaged (\(error.localizedDescription))")
         }
+        // A file of the session folder, never a path that leads out of it.
+        func file(_ name: String) throws -> String {
+            guard !name.contains("/"), !name.isEmpty else { throw SessionError.invalid("\(path)/session.json: bad file name \(name)") }
+            return path + "/" + name
+        }
         let content = try RGBImage.load(path + "/content.png")
         let styles = try saved.styles.map { style in
             guard style.weight.isFinite, style.weight > 0 else {
                 throw SessionError.invalid("\(path)/session.json: style weight \(style.weight) is not positive")
             }
-            guard !style.file.contains("/") else { throw SessionError.invalid("\(path)/session.json: bad style file name \(style.file)") }
-            return StyleSource(path: style.path, image: try RGBImage.load(path + "/" + style.file), weight: style.weight)
+            return StyleSource(path: style.path, image: try RGBImage.load(try file(style.file)), weight: style.weight,
+                               maskPath: style.mask?.path, mask: try style.mask.map { try RGBImage.load(try file($0.file)) })
         }
+        let contentMask = try saved.contentMask.map { try RGBImage.load(try file($0.file)) }
         guard let raw = FileManager.default.contents(atPath: path + "/combination.f32") else {
             throw SessionError.invalid("\(path) lacks combination.f32")
         }
@@ -122,6 +167,14 @@ extension TransferSession {
         }
         let combination = try Tensor(shape: saved.combinationShape, data: OptimizerState.unpack(raw))
         guard combination.data.allSatisfy(\.isFinite) else { throw SessionError.invalid("\(path): the saved image is not finite") }
+        var average: Tensor? = nil
+        if let steps = saved.averageSteps {
+            guard steps > 0, let raw = FileManager.default.contents(atPath: path + "/average.f32"), raw.count == 4 * combination.count else {
+                throw SessionError.invalid("\(path): the image average (average.f32) is missing or does not match the image")
+            }
+            average = try Tensor(shape: combination.shape, data: OptimizerState.unpack(raw))
+            guard average!.data.allSatisfy(\.isFinite) else { throw SessionError.invalid("\(path): the image average is not finite") }
+        }
         let optimizer: any Optimizer
         do { optimizer = try saved.optimizer.restore(vectorLength: combination.count) } catch {
             throw SessionError.invalid("\(path)/session.json: \(error)")
@@ -135,7 +188,9 @@ extension TransferSession {
             try configure { $0 = saved.configuration }
             try setContent(content, name: saved.contentPath)
             setStyles(styles)
-            try restore(combination: combination, optimizer: optimizer, history: saved.history.map(\.record))
+            setContentMask(contentMask, path: saved.contentMask?.path)
+            try restore(combination: combination, optimizer: optimizer, history: saved.history.map(\.record),
+                        average: average, averageSteps: saved.averageSteps ?? 0)
         }
     }
 }

@@ -6,8 +6,11 @@ public struct Snapshot: Sendable {
     public let combination: Tensor
     public let optimizer: any Optimizer
     let breakdownAtCurrent: LossBreakdown?
+    /// The image average (--ema) and how many iterations it has seen.
+    var average: Tensor? = nil
+    var averageSteps = 0
 
-    var bytes: Int { combination.count * 4 + optimizer.stateBytes }
+    var bytes: Int { combination.count * 4 + optimizer.stateBytes + (average?.count ?? 0) * 4 }
 }
 
 /// Snapshots of every iteration, as long as they fit a memory budget. Past it, the older ones

@@ -38,8 +38,26 @@ public struct TransferConfiguration: Equatable, Sendable, Codable {
     /// Keep the content's colours: the result's luminance on the content's chrominance
     /// (jcjohnson/neural-style's -original_colors).
     public var preserveColors = false
+    /// Recolour the style images to the content's colour statistics before the run.
+    public var styleColors = ColorMatching.none
+    /// Show and save a bias-corrected exponential moving average of the image with this decay
+    /// (crowsonkb's image averaging); 0: the raw iterate, as the example.
+    public var ema = 0.0
 
     public init() {}
+
+    public init(from decoder: Decoder) throws {
+        // Archives from before colour matching and averaging lack them: off.
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        loss = try c.decode(LossConfiguration.self, forKey: .loss)
+        rows = try c.decode(Int.self, forKey: .rows)
+        resize = try c.decode(ResizeFilter.self, forKey: .resize)
+        initialImage = try c.decode(InitialImage.self, forKey: .initialImage)
+        styleScale = try c.decode(Double.self, forKey: .styleScale)
+        preserveColors = try c.decode(Bool.self, forKey: .preserveColors)
+        styleColors = try c.decodeIfPresent(ColorMatching.self, forKey: .styleColors) ?? .none
+        ema = try c.decodeIfPresent(Double.self, forKey: .ema) ?? 0
+    }
 
     /// A configuration that behaves at any size from 64 to 512 px: Gatys's per-layer style
     /// normalisation and means for content and total variation, so no term scales with the image
@@ -64,5 +82,7 @@ struct TargetKey: Equatable {
     var rows: Int
     var resize: ResizeFilter
     var styleScale: Double
+    var styleLoss: StyleLossKind
+    var styleColors: ColorMatching
     var imagesVersion: Int
 }

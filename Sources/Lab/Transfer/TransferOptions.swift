@@ -10,17 +10,49 @@ public enum TransferOptions {
         "size", "optimizer", "lr", "backend", "threads", "normalization", "pooling", "init",
         "content-weight", "style-weight", "tv-weight", "style-scale", "resize", "content-layers",
         "style-layers", "preset", "momentum", "history", "add-style", "conv",
+        "style-loss", "ema", "style-colors", "content-mask", "style-mask",
     ]
-    public static let flagOptions = ["original-colors"]
+    public static let flagOptions = ["original-colors", "continue"]
 
-    public static let help = """
+    /// The choices of each option that takes one of a few words (completion offers these).
+    public static var choices: [String: [String]] {
+        ["optimizer": OptimizerRegistry.kinds, "style-loss": StyleLossKind.allCases.map(\.rawValue),
+         "style-colors": ColorMatching.allCases.map(\.rawValue), "normalization": StyleNormalizationMode.allCases.map(\.rawValue),
+         "pooling": Pooling.allCases.map(\.rawValue), "resize": ResizeFilter.allCases.map(\.rawValue),
+         "backend": Backend.allCases.map(\.rawValue), "conv": ConvAlgorithm.allCases.map(\.rawValue), "preset": ["keras", "any-size"]]
+    }
+
+    public static var help: String { baseHelp + "\n" + optimizerHelp + extendedHelp }
+
+    static var optimizerHelp: String {
+        "  --optimizer " + OptimizerRegistry.kinds.joined(separator: "|") + "\n"
+            + OptimizerRegistry.all.map { "      \($0.kind): \($0.summary)" }.joined(separator: "\n")
+    }
+
+    static let extendedHelp = """
+
+      --style-loss gram|mean-std|wasserstein   what a style term compares:
+                                Gram matrices (the example), per-channel means
+                                and deviations, or the Wasserstein-2 distance
+                                of Gaussians fitted to the features
+      --ema X                   show and save an average of the image, decay X
+                                in (0, 1), e.g. 0.99 (0: off, the example)
+      --style-colors none|cholesky|pca|symmetric   recolour the style images
+                                to the content's colour mean and covariance
+      --content-mask FILE       where the style applies (white); none: remove
+      --style-mask FILE         where the (first) style image applies; with
+                                --add-style FILE:WEIGHT:MASK, one per style
+      --continue                with --size: enlarge the current image and the
+                                optimiser's state instead of starting again
+    """
+
+    static let baseHelp = """
       --preset keras|any-size   keras: the example's constants (the default);
                                 any-size: Gatys normalisation, means for content
                                 and TV, Adam lr 5 — works from 64 to 512 px
       --size ROWS               rows of the working image (lab transfer: 400, as
                                 the example; the shell starts at 128); the
                                 columns keep the content's aspect
-      --optimizer sgd|adam|lbfgs  sgd: lr 100·0.96^(k/100), as the example
       --lr X  --momentum X  --history N   the optimiser's settings
       --normalization keras|gatys  style loss ÷ 4·3²·(rows·cols)² (keras) or
                                 ÷ 4·N²·M² per layer (gatys)
@@ -71,16 +103,14 @@ public enum TransferOptions {
             session.compute.threads = try a.int("threads", default: 1, in: 1...256)
         }
         if let name = a.value("optimizer") {
-            switch name {
-            case "sgd": session.setOptimizer(SGD())
-            case "adam": session.setOptimizer(Adam())
-            case "lbfgs": session.setOptimizer(LBFGS())
-            default: throw UsageError("--optimizer is sgd, adam or lbfgs; got '\(name)'")
+            guard let o = OptimizerRegistry.make(name) else {
+                throw UsageError("--optimizer is \(OptimizerRegistry.kinds.joined(separator: ", ")); got '\(name)'")
             }
+            session.setOptimizer(o)
         }
         if let lr = try a.double("lr") {
             guard lr > 0 else { throw UsageError("--lr must be positive") }
-            try setLearningRate(lr, session)
+            try session.setLearningRate(lr)
         }
         if let m = try a.double("momentum") {
             guard m >= 0, m < 1 else { throw UsageError("--momentum must be in [0, 1), got \(m)") }
@@ -99,6 +129,11 @@ public enum TransferOptions {
             initial = i
         }
         let rows = a.value("size") == nil ? nil : try a.int("size", default: 400, in: 16...4096)
+        let styleLoss = try a.choice("style-loss", StyleLossKind.self)
+        let styleColors = try a.choice("style-colors", ColorMatching.self)
+        let ema = try a.double("ema")
+        if let ema, !(ema == 0 || (ema > 0 && ema < 1)) { throw UsageError("--ema is a decay in (0, 1) (or 0: off), got \(ema)") }
+        if a.has("continue") && rows == nil { throw UsageError("--continue goes with --size N") }
         let cw = try a.double("content-weight"), sw = try a.double("style-weight"), tw = try a.double("tv-weight")
         let scale = try a.double("style-scale")
         let contentLayers = try a.value("content-layers").map(parseContentLayers)
@@ -108,7 +143,10 @@ public enum TransferOptions {
             if let pooling { c.loss.pooling = pooling }
             if let resize { c.resize = resize }
             if let initial { c.initialImage = initial }
-            if let rows { c.rows = rows }
+            if let rows, !a.has("continue") { c.rows = rows }
+            if let styleLoss { c.loss.styleLoss = styleLoss }
+            if let styleColors { c.styleColors = styleColors }
+            if let ema { c.ema = ema }
             if let cw { c.loss.contentWeight = cw }
             if let sw { c.loss.styleWeight = sw }
             if let tw { c.loss.totalVariationWeight = tw }
@@ -117,22 +155,25 @@ public enum TransferOptions {
             if let styleLayers { c.loss.styleLayers = styleLayers }
             if a.has("original-colors") { c.preserveColors = true }
         }
+        if let rows, a.has("continue") {
+            if session.combination == nil { try session.configure { $0.rows = rows } } else { try session.upscale(to: rows) }
+        }
+        if let mask = a.value("content-mask") { try session.setContentMask(mask == "none" ? nil : mask) }
+        if let mask = a.value("style-mask") { try session.setStyleMask(mask == "none" ? nil : mask, index: 0) }
         for spec in a.all("add-style") {
-            let parts = spec.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count >= 2, let w = Double(parts.last!) else {
-                throw UsageError("--add-style needs FILE:WEIGHT, got '\(spec)'")
-            }
-            try session.addStyle(parts.dropLast().joined(separator: ":"), weight: w)
+            let (file, weight, mask) = try parseAddStyle(spec)
+            try session.addStyle(file, weight: weight, mask: mask)
         }
     }
 
-    static func setLearningRate(_ lr: Double, _ session: TransferSession) throws {
-        switch session.optimizer {
-        case is SGD: try session.updateOptimizer(as: SGD.self) { $0.initialLearningRate = lr }
-        case is Adam: try session.updateOptimizer(as: Adam.self) { $0.learningRate = lr }
-        case is LBFGS: try session.updateOptimizer(as: LBFGS.self) { $0.learningRate = lr }
-        default: break
+    /// "FILE:WEIGHT" or "FILE:WEIGHT:MASK" (a file name may itself contain colons).
+    static func parseAddStyle(_ spec: String) throws -> (file: String, weight: Double, mask: String?) {
+        let parts = spec.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        if parts.count >= 2, let w = Double(parts[parts.count - 1]) { return (parts.dropLast().joined(separator: ":"), w, nil) }
+        if parts.count >= 3, let w = Double(parts[parts.count - 2]), !parts.last!.isEmpty {
+            return (parts.dropLast(2).joined(separator: ":"), w, parts.last!)
         }
+        throw UsageError("--add-style needs FILE:WEIGHT or FILE:WEIGHT:MASK, got '\(spec)'")
     }
 
     /// "block1_conv1:0.5,block2_conv1" → layers with weights (1/count when not given).

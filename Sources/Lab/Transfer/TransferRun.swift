@@ -38,8 +38,56 @@ public struct TransferRun {
     /// Decimals of the loss in the report lines: the example prints 2 (`%.2f`); nil keeps 8
     /// significant digits for small losses (the shell's own runs).
     public var lossDecimals: Int? = nil
+    /// Coarse to fine: the working sizes (rows) in order and the iterations at each. Empty: one
+    /// scale, the session's, for `iterations`. Each scale starts from the last one's result,
+    /// enlarged (`TransferSession.upscale`).
+    public var scales: [(rows: Int, iterations: Int)] = []
 
     public init() {}
+
+    /// "128,256,512", or "128..512" for sizes a factor √2 apart from the first to the last (as
+    /// crowsonkb/style-transfer-pytorch steps them). Sizes must increase.
+    public static func parseScales(_ text: String) throws -> [Int] {
+        var sizes: [Int]
+        if let range = text.range(of: "..") {
+            guard let lo = Int(text[..<range.lowerBound]), let hi = Int(text[range.upperBound...]), lo > 0, hi > lo else {
+                throw UsageError("--scales FROM..TO needs two sizes, the second larger; got '\(text)'")
+            }
+            sizes = []
+            var k = 0
+            while true {
+                let size = Int((Double(lo) * Foundation.pow(2.0.squareRoot(), Double(k))).rounded())
+                if size >= hi { break }
+                sizes.append(size); k += 1
+            }
+            sizes.append(hi)
+        } else {
+            sizes = try text.split(separator: ",", omittingEmptySubsequences: false).map {
+                guard let n = Int($0) else { throw UsageError("--scales is ROWS,ROWS,… or FROM..TO; got '\(text)'") }
+                return n
+            }
+        }
+        for (a, b) in zip(sizes, sizes.dropFirst()) where b <= a {
+            throw UsageError("--scales must increase: \(a) then \(b)")
+        }
+        guard let first = sizes.first, first >= 16, sizes.last! <= 4096 else {
+            throw UsageError("--scales must lie between 16 and 4096 rows")
+        }
+        return sizes
+    }
+
+    /// "200,100,50" (one count per scale) or one count for every scale.
+    public static func parseIterations(_ text: String, scales: Int) throws -> [Int] {
+        let counts = try text.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let n = Int($0), n >= 0, n <= 10_000_000 else { throw UsageError("--iterations: '\($0)' is not a count") }
+            return n
+        }
+        if counts.count == 1 { return Array(repeating: counts[0], count: max(1, scales)) }
+        guard counts.count == scales else {
+            throw UsageError("--iterations gives \(counts.count) counts for \(scales) scales: give one, or one per scale")
+        }
+        return counts
+    }
 
     public struct Outcome {
         public var completed: Int
@@ -53,6 +101,20 @@ public struct TransferRun {
                     report: (String) -> Void, progress: (Int, Int, IterationRecord) -> Void = { _, _, _ in }) -> Outcome {
         var saved: [String] = []
         var done = 0
+        let iterations = scales.isEmpty ? self.iterations : scales.reduce(0) { $0 + $1.iterations }
+        // The iteration after which each later scale begins.
+        var boundaries: [Int: Int] = [:]
+        var start = 0
+        for (k, scale) in scales.enumerated() {
+            if k == 0 {
+                do { try session.configure { $0.rows = scale.rows } } catch {
+                    return Outcome(completed: 0, interrupted: false, saved: [], error: "\(error)")
+                }
+            } else {
+                boundaries[start] = scale.rows
+            }
+            start += scale.iterations
+        }
         func save(_ i: Int) throws {
             let path = "\(prefix)_at_iteration_\(i).png"
             try session.resultImage().savePNG(path)
@@ -69,6 +131,11 @@ public struct TransferRun {
                 return Outcome(completed: done, interrupted: true, saved: saved, error: nil)
             }
             do {
+                if let rows = boundaries[done] {
+                    try session.upscale(to: rows)
+                    let size = session.workingSize!
+                    report("scale \(size.width)×\(size.height) from iteration \(done + 1)")
+                }
                 let record = try session.step()
                 done += 1
                 progress(done, iterations, record)

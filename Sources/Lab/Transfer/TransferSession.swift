@@ -1,11 +1,13 @@
 import Foundation
 import Kernels
 
-/// One style image and its blend weight.
+/// One style image, its blend weight, and where in the image it applies (nil: everywhere).
 public struct StyleSource: Sendable {
     public var path: String
     public var image: RGBImage
     public var weight: Double
+    public var maskPath: String? = nil
+    public var mask: RGBImage? = nil
 }
 
 /// One optimiser iteration, as recorded.
@@ -30,6 +32,8 @@ public final class TransferSession: @unchecked Sendable {
     public private(set) var contentPath: String?
     public private(set) var content: RGBImage?
     public private(set) var styles: [StyleSource] = []
+    /// Where the style applies at all (white), as a picture; nil: everywhere.
+    public private(set) var contentMask: (path: String, image: RGBImage)?
 
     public private(set) var configuration = TransferConfiguration()
     public private(set) var combination: Tensor?
@@ -37,8 +41,13 @@ public final class TransferSession: @unchecked Sendable {
     public private(set) var history: [IterationRecord] = []
     public var snapshots: SnapshotStore
 
-    /// The iteration a reopened session started from: earlier ones were not saved.
-    private var reopenedAt: Int?
+    /// Rewinding cannot go back before this iteration: the session was reopened there (earlier
+    /// iterations were not saved) or the image changed size.
+    private var reopenedAt: (iteration: Int, reason: String)?
+
+    /// The image average (`--ema`): Σ β^(t−k)(1 − β) x_k, shown divided by 1 − β^t.
+    public private(set) var average: Tensor?
+    public private(set) var averageSteps = 0
 
     /// Iterations taken since the combination was initialised.
     public var iteration: Int { history.count }
@@ -64,7 +73,8 @@ public final class TransferSession: @unchecked Sendable {
         var configuration: TransferConfiguration, combination: Tensor?, optimizer: any Optimizer
         var history: [IterationRecord], snapshots: SnapshotStore, imagesVersion: Int
         var cachedTargets: (key: TargetKey, targets: LossTargets)?, breakdownAtCurrent: LossBreakdown?
-        var reopenedAt: Int?, events: [(iteration: Int, label: String)]
+        var reopenedAt: (iteration: Int, reason: String)?, events: [(iteration: Int, label: String)]
+        var contentMask: (path: String, image: RGBImage)?, average: Tensor?, averageSteps: Int
     }
 
     private var state: State {
@@ -72,7 +82,7 @@ public final class TransferSession: @unchecked Sendable {
             State(compute: compute, contentPath: contentPath, content: content, styles: styles, configuration: configuration,
                   combination: combination, optimizer: optimizer, history: history, snapshots: snapshots,
                   imagesVersion: imagesVersion, cachedTargets: cachedTargets, breakdownAtCurrent: breakdownAtCurrent,
-                  reopenedAt: reopenedAt, events: events)
+                  reopenedAt: reopenedAt, events: events, contentMask: contentMask, average: average, averageSteps: averageSteps)
         }
         set {
             compute = newValue.compute; contentPath = newValue.contentPath; content = newValue.content
@@ -80,6 +90,7 @@ public final class TransferSession: @unchecked Sendable {
             optimizer = newValue.optimizer; history = newValue.history; snapshots = newValue.snapshots
             imagesVersion = newValue.imagesVersion; cachedTargets = newValue.cachedTargets
             breakdownAtCurrent = newValue.breakdownAtCurrent; reopenedAt = newValue.reopenedAt; events = newValue.events
+            contentMask = newValue.contentMask; average = newValue.average; averageSteps = newValue.averageSteps
         }
     }
 
@@ -100,7 +111,8 @@ public final class TransferSession: @unchecked Sendable {
     }
 
     public var fingerprint: Fingerprint {
-        Fingerprint(configuration: configuration, contentPath: contentPath, styles: styles.map { "\($0.path):\($0.weight)" },
+        Fingerprint(configuration: configuration, contentPath: contentPath,
+                    styles: styles.map { "\($0.path):\($0.weight):\($0.maskPath ?? "")" } + [contentMask?.path ?? ""],
                     iteration: iteration, combination: combination?.data, optimizer: OptimizerState.capture(optimizer),
                     backend: compute.backend.rawValue, threads: compute.threads, conv: compute.conv.rawValue)
     }
@@ -122,11 +134,12 @@ public final class TransferSession: @unchecked Sendable {
     }
 
     /// Adds a style image to blend with the others.
-    public func addStyle(_ path: String, weight: Double) throws {
+    public func addStyle(_ path: String, weight: Double, mask maskPath: String? = nil) throws {
         guard weight > 0, weight.isFinite else { throw SessionError.invalid("a style weight must be positive, got \(weight)") }
         let image = try RGBImage.load(path)
+        let mask = try maskPath.map { try RGBImage.load($0) }
         try estimateFits(styleCount: styles.count + 1)
-        styles.append(StyleSource(path: path, image: image, weight: weight))
+        styles.append(StyleSource(path: path, image: image, weight: weight, maskPath: maskPath, mask: mask))
         imagesVersion += 1
         objectiveChanged()
     }
@@ -139,6 +152,28 @@ public final class TransferSession: @unchecked Sendable {
             imagesVersion += 1
             try resetCombination()
         }
+    }
+
+    /// Sets (or with nil removes) the mask of style image `index`: where in the result that style applies.
+    public func setStyleMask(_ path: String?, index: Int) throws {
+        guard styles.indices.contains(index) else { throw SessionError.needsStyle }
+        styles[index].mask = try path.map { try RGBImage.load($0) }
+        styles[index].maskPath = path
+        imagesVersion += 1
+        objectiveChanged()
+    }
+
+    /// Sets (or with nil removes) the content mask: where the style applies at all.
+    public func setContentMask(_ path: String?) throws {
+        contentMask = try path.map { ($0, try RGBImage.load($0)) }
+        imagesVersion += 1
+        objectiveChanged()
+    }
+
+    func setContentMask(_ image: RGBImage?, path: String?) {
+        contentMask = image.map { (path ?? "mask", $0) }
+        imagesVersion += 1
+        objectiveChanged()
     }
 
     public func setStyles(_ sources: [StyleSource]) {
@@ -158,13 +193,26 @@ public final class TransferSession: @unchecked Sendable {
         return preprocess(content.resized(width: size.width, height: size.height, filter: configuration.resize))
     }
 
+
     /// Each style image as VGG19 sees it, at the style scale.
     public func styleTensors() throws -> [Tensor] {
         guard let size = workingSize else { throw SessionError.needsContent }
         guard !styles.isEmpty else { throw SessionError.needsStyle }
         let w = max(1, Int(Double(size.width) * configuration.styleScale))
         let h = max(1, Int(Double(size.height) * configuration.styleScale))
-        return styles.map { preprocess($0.image.resized(width: w, height: h, filter: configuration.resize)) }
+        let content = configuration.styleColors == .none ? nil
+            : self.content!.resized(width: size.width, height: size.height, filter: configuration.resize)
+        return styles.map { style in
+            var image = style.image.resized(width: w, height: h, filter: configuration.resize)
+            if let content { image = matchColors(image, to: content, configuration.styleColors) }
+            return preprocess(image)
+        }
+    }
+
+    /// A mask picture at the working size.
+    func positionMask(_ image: RGBImage?) -> PositionMask? {
+        guard let image, let size = workingSize else { return nil }
+        return PositionMask(image: image, width: size.width, height: size.height)
     }
 
     // MARK: - Configuration
@@ -180,15 +228,17 @@ public final class TransferSession: @unchecked Sendable {
             configuration = next
             if next.rows != old.rows || next.resize != old.resize || next.initialImage != old.initialImage {
                 if content != nil { try resetCombination() }
-            } else if next.loss != old.loss || next.styleScale != old.styleScale {
+            } else if next.loss != old.loss || next.styleScale != old.styleScale || next.styleColors != old.styleColors {
                 objectiveChanged()
             }
+            if next.ema != old.ema { restartAverage(); mark("ema \(next.ema)") }
         }
     }
 
     func validate(_ c: TransferConfiguration) throws {
         guard (16...4096).contains(c.rows) else { throw SessionError.invalid("size must be between 16 and 4096 rows, got \(c.rows)") }
         guard c.styleScale > 0, c.styleScale <= 4 else { throw SessionError.invalid("style scale must be in (0, 4], got \(c.styleScale)") }
+        guard c.ema == 0 || (c.ema > 0 && c.ema < 1) else { throw SessionError.invalid("--ema is a decay in (0, 1) (or 0: off), got \(c.ema)") }
         for name in c.loss.layers where !VGG19.isKnownLayer(name) || name.hasSuffix(":pre") {
             throw LabError.unknownLayer(name)
         }
@@ -245,6 +295,12 @@ public final class TransferSession: @unchecked Sendable {
     }
 
     /// Lets the caller change the optimiser's settings in place (learning rate, history size, …).
+    public func setLearningRate(_ lr: Double) throws {
+        guard lr > 0, lr.isFinite else { throw SessionError.invalid("the learning rate must be positive, got \(lr)") }
+        optimizer.baseLearningRate = lr
+        mark("\(optimizer.name) settings")
+    }
+
     public func updateOptimizer<O: Optimizer>(as type: O.Type, _ change: (inout O) -> Void) throws {
         guard var o = optimizer as? O else { throw SessionError.invalid("the optimiser is \(optimizer.name)") }
         change(&o)
@@ -256,7 +312,7 @@ public final class TransferSession: @unchecked Sendable {
     private func objectiveChanged() {
         mark("loss settings")
         breakdownAtCurrent = nil
-        if var l = optimizer as? LBFGS { l.objectiveChanged(); optimizer = l }
+        optimizer.objectiveChanged()
     }
 
     // MARK: - Targets (computed once, again only when what they depend on changes)
@@ -265,23 +321,11 @@ public final class TransferSession: @unchecked Sendable {
         let c = configuration
         let key = TargetKey(contentLayers: c.loss.contentLayers, styleLayers: c.loss.styleLayers.map(\.name),
                             pooling: c.loss.pooling, rows: c.rows, resize: c.resize, styleScale: c.styleScale,
-                            imagesVersion: imagesVersion)
+                            styleLoss: c.loss.styleLoss, styleColors: c.styleColors, imagesVersion: imagesVersion)
         if let cached = cachedTargets, cached.key == key { return cached.targets }
-        let styleTensors = try styleTensors()
-        var targets = try LossTargets(content: try contentTensor(), style: styleTensors[0], configuration: c.loss, vgg: vgg, compute)
-        if styleTensors.count > 1 {
-            // Several styles: the target Gram matrix is their weighted mean.
-            let total = styles.reduce(0) { $0 + $1.weight }
-            var blended = targets.styleGrams.mapValues { $0.scaled(by: Float(styles[0].weight / total)) }
-            for (i, t) in styleTensors.enumerated().dropFirst() {
-                let acts = try vgg.forward(t, upTo: c.loss.styleLayers.map(\.name), pooling: c.loss.pooling, compute)
-                for layer in c.loss.styleLayers.map(\.name) {
-                    let g = try gramMatrix(acts.outputs[layer]!, compute).scaled(by: Float(styles[i].weight / total))
-                    blended[layer] = try blended[layer]!.adding(g)
-                }
-            }
-            targets.styleGrams = blended
-        }
+        let inputs = zip(styles, try styleTensors()).map { StyleInput(tensor: $1, weight: $0.weight, mask: positionMask($0.mask)) }
+        let targets = try LossTargets(content: try contentTensor(), styles: inputs, contentMask: positionMask(contentMask?.image),
+                                      configuration: c.loss, vgg: vgg, compute)
         cachedTargets = (key, targets)
         targetComputations += 1
         return targets
@@ -313,25 +357,74 @@ public final class TransferSession: @unchecked Sendable {
         history = []
         events = []
         reopenedAt = nil
-        optimizer = freshCopy(of: optimizer)
+        optimizer = optimizer.restarted()
         breakdownAtCurrent = nil
+        restartAverage()
         snapshots.removeAll()
         snapshots.save(Snapshot(iteration: 0, combination: x, optimizer: optimizer, breakdownAtCurrent: nil))
     }
 
-    func freshCopy(of o: any Optimizer) -> any Optimizer {
-        switch o {
-        case let s as SGD: return SGD(learningRate: s.initialLearningRate, decaySteps: s.decaySteps, decayRate: s.decayRate, momentum: s.momentum)
-        case let a as Adam: return Adam(learningRate: a.learningRate, beta1: a.beta1, beta2: a.beta2, epsilon: a.epsilon)
-        case let l as LBFGS: return LBFGS(learningRate: l.learningRate, historySize: l.historySize, maxLineSearch: l.maxLineSearch)
-        default: return o
+    func restartAverage() {
+        average = nil
+        averageSteps = 0
+    }
+
+    /// Folds the current image into the average (after each iteration, when --ema is on).
+    func updateAverage() {
+        guard configuration.ema > 0, let combination else { return }
+        let beta = Float(configuration.ema)
+        var next = combination.data
+        if let a = average, a.shape == combination.shape {
+            for i in next.indices { next[i] = beta * a.data[i] + (1 - beta) * next[i] }
+        } else {
+            for i in next.indices { next[i] *= 1 - beta }
+            averageSteps = 0
+        }
+        average = try? Tensor(shape: combination.shape, data: next)
+        averageSteps += 1
+    }
+
+    /// The image shown and saved: the bias-corrected average with --ema, else the iterate.
+    public var displayedImage: Tensor? {
+        guard configuration.ema > 0, let average, averageSteps > 0 else { return combination }
+        let correction = Float(1 / (1 - Foundation.pow(configuration.ema, Double(averageSteps))))
+        return average.scaled(by: correction)
+    }
+
+    // MARK: - Coarse to fine
+
+    /// Continues the run at `rows` rows: the image is enlarged (bicubic) instead of starting
+    /// again, and so is the optimiser's per-pixel state (Adam: first moment bicubic, second
+    /// bilinear and kept ≥ 0; L-BFGS forgets its pairs). The history goes on; the average restarts.
+    public func upscale(to rows: Int) throws {
+        guard let combination, let old = workingSize else { throw SessionError.needsContent }
+        var next = configuration
+        next.rows = rows
+        try validate(next)
+        try estimateFits(configuration: next)
+        try atomically {
+            configuration = next
+            let new = workingSize!
+            let resize = { (v: [Float], filter: PlaneFilter) in
+                resizePlanes(v, channels: 3, height: old.height, width: old.width, toHeight: new.height, toWidth: new.width, filter: filter)
+            }
+            self.combination = try Tensor(shape: [3, new.height, new.width], data: resize(combination.data, .bicubic))
+            optimizer.resizeState { v, nonNegative in
+                nonNegative ? resize(v, .bilinear).map { max(0, $0) } : resize(v, .bicubic)
+            }
+            restartAverage()
+            breakdownAtCurrent = nil
+            snapshots.removeAll()
+            snapshots.save(Snapshot(iteration: iteration, combination: self.combination!, optimizer: optimizer, breakdownAtCurrent: nil))
+            reopenedAt = (iteration, "where the image was enlarged to \(new.width)×\(new.height)")
+            mark("\(new.height) rows")
         }
     }
 
     /// The combination image as a picture (with the content's colours if asked).
     public func resultImage() throws -> RGBImage {
-        guard let combination else { throw SessionError.needsContent }
-        let image = try deprocess(combination)
+        guard let shown = displayedImage else { throw SessionError.needsContent }
+        let image = try deprocess(shown)
         guard configuration.preserveColors, let content, let size = workingSize else { return image }
         return transferLuminance(from: image, onto: content.resized(width: size.width, height: size.height, filter: configuration.resize))
     }
@@ -357,7 +450,7 @@ public final class TransferSession: @unchecked Sendable {
         let loss = StyleTransferLoss(vgg: vgg, configuration: configuration.loss)
         let clock = DispatchTime.now().uptimeNanoseconds
         let (breakdown, gradient) = try loss.evaluate(combination, targets: targets, timed)
-        if !(optimizer is LBFGS), let gradient {   // L-BFGS would run its line search again
+        if !type(of: optimizer).searchesLine, let gradient {   // a line search would evaluate the loss again
             var copy = optimizer
             var x = combination.data
             try timed.timed("image", "\(copy.name) update") {
@@ -408,24 +501,28 @@ public final class TransferSession: @unchecked Sendable {
         optimizer = o
         combination = try Tensor(shape: shape, data: x)
         history.append(record)
-        breakdownAtCurrent = o is LBFGS ? evaluated.last : nil
+        breakdownAtCurrent = type(of: o).searchesLine ? evaluated.last : nil
+        updateAverage()
         snapshots.save(Snapshot(iteration: iteration, combination: combination!, optimizer: optimizer,
-                                breakdownAtCurrent: breakdownAtCurrent))
+                                breakdownAtCurrent: breakdownAtCurrent, average: average, averageSteps: averageSteps))
         return record
     }
 
     /// Puts a reopened session's image, optimiser and history in place (snapshots start afresh there).
-    func restore(combination: Tensor, optimizer: any Optimizer, history: [IterationRecord]) throws {
+    func restore(combination: Tensor, optimizer: any Optimizer, history: [IterationRecord], average: Tensor? = nil, averageSteps: Int = 0) throws {
         guard let size = workingSize, combination.shape == [3, size.height, size.width] else {
             throw SessionError.invalid("the saved image does not match the saved size")
         }
         self.combination = combination
         self.optimizer = optimizer
         self.history = history
-        reopenedAt = history.count
+        self.average = average
+        self.averageSteps = average == nil ? 0 : averageSteps
+        reopenedAt = (history.count, "where this session was reopened: a saved session keeps only its last state")
         breakdownAtCurrent = nil
         snapshots.removeAll()
-        snapshots.save(Snapshot(iteration: history.count, combination: combination, optimizer: optimizer, breakdownAtCurrent: nil))
+        snapshots.save(Snapshot(iteration: history.count, combination: combination, optimizer: optimizer, breakdownAtCurrent: nil,
+                                average: average, averageSteps: self.averageSteps))
     }
 
     /// Goes back to the state after iteration `n` (0: the initial image), if a snapshot of it is kept.
@@ -434,14 +531,16 @@ public final class TransferSession: @unchecked Sendable {
             throw SessionError.invalid("can rewind to 0…\(iteration), not \(n)")
         }
         guard let s = snapshots.snapshot(at: n) else {
-            if let reopenedAt, n < reopenedAt {
-                throw SessionError.invalid("iteration \(n) is before iteration \(reopenedAt), where this session was reopened: a saved session keeps only its last state")
+            if let reopenedAt, n < reopenedAt.iteration {
+                throw SessionError.invalid("iteration \(n) is before iteration \(reopenedAt.iteration), \(reopenedAt.reason)")
             }
             throw SessionError.notKept(n, snapshots.nearest(to: n))
         }
         combination = s.combination
         optimizer = s.optimizer
         breakdownAtCurrent = s.breakdownAtCurrent
+        average = s.average
+        averageSteps = s.averageSteps
         history.removeLast(history.count - n)
         events.removeAll { $0.iteration > n }
         mark("rewound to \(n)")
