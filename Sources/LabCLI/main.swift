@@ -43,15 +43,17 @@ struct Transfer: ParsableCommand {
     @Argument(help: "The content image (PNG or JPEG).") var content: String
     @Argument(help: "The style image.") var style: String
     @Option(help: "Where results go: PREFIX_at_iteration_N.png.") var out: String
-    @Option(help: "Iterations to run.") var iterations = 4000
+    @Option(help: "Iterations to run (with --scales: one count per scale, 200,100,50, or one for all).") var iterations = "4000"
+    @Option(help: "Coarse to fine: sizes in rows, 128,256,512, or 128..512 for sizes √2 apart.") var scales: String?
     @Option(help: "Report and save every N iterations.") var every = 100
     @Option(help: "Decimals of the loss in the report lines (the example prints 2).") var digits = 2
     @Flag(help: "Also print every loss term, weighted, at each report.") var terms = false
     @Argument(parsing: .allUnrecognized, help: "Transfer options, as listed above.") var options: [String] = []
 
     func run() throws {
-        var words = [content, style, "--out", out, "--iterations", "\(iterations)", "--every", "\(every)", "--digits", "\(digits)"]
+        var words = [content, style, "--out", out, "--iterations", iterations, "--every", "\(every)", "--digits", "\(digits)"]
         if terms { words.append("--terms") }
+        if let scales { words += ["--scales", scales] }
         throw ExitCode(TransferCommand.main(words + options))
     }
 }

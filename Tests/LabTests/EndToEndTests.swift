@@ -31,7 +31,9 @@ struct EndToEndTests {
         // Usage errors (from the argument parser: status 64, EX_USAGE) and refusals (status 1), each said in words.
         for (args, expected, code) in [(["transfer"], "Missing expected argument '<content>'", Int32(64)),
                                        (["transfer", "a.png", "b.png"], "Missing expected argument '--out <out>'", 64),
-                                       (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--iterations", "x"], "--iterations", 64),
+                                       (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--iterations", "x"], "--iterations needs a whole number", 1),
+                                       (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--scales", "256,128"], "--scales must increase", 1),
+                                       (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--scales", "64,128", "--iterations", "1,2,3"], "3 counts for 2 scales", 1),
                                        (["transfer", "a.png", "b.png", "--out", "/tmp/x", "--optimiser", "sgd"], "did you mean --optimizer", 1),
                                        (["transfer", "/nonexistent.png", "b.png", "--out", "/tmp/x"], "no such file", 1),
                                        (["bogus-subcommand-or-file"], "Unexpected argument", 64)] {

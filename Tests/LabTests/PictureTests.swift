@@ -213,7 +213,7 @@ struct ProfileTests {
         let before = try h.shell.session().fingerprint
         let (outcome, out) = h.run("profile --conv winograd")
         #expect(outcome == .ok, "\(out)")
-        for piece in ["block1_conv1", "relu+conv backward", "gram + style loss", "sgd update", "where the time goes", "convolutions winograd"] {
+        for piece in ["block1_conv1", "relu+conv backward", "gram + style loss", "adam update", "where the time goes", "convolutions winograd"] {
             #expect(out.contains(piece), "\(piece) missing: \(out)")
         }
         #expect(try h.shell.session().fingerprint == before)

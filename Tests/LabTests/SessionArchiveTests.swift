@@ -50,7 +50,7 @@ struct SessionArchiveTests {
         let folder = h.outputDirectory + "/s.nstlab"
         #expect(h.run("session save \(folder)").1 == "saved the session at iteration 2 to \(folder)/\n")
         let other = ShellHarness()
-        #expect(other.run("session open \(folder)").1 == "reopened \(folder): iteration 2, sgd\n")
+        #expect(other.run("session open \(folder)").1 == "reopened \(folder): iteration 2, adam\n")
         #expect(other.run("session").1.contains("usage: session save|open FOLDER"))
     }
 }

@@ -47,7 +47,7 @@ struct ShellTests {
         let (_, out) = ShellHarness().run("help step")
         #expect(out == """
         step — take N optimiser iterations (1 by default), printing each
-        usage:   step [N]
+        usage:   step [N] [--name NAME]
         example: step 5
 
         """)

@@ -58,6 +58,9 @@ extension RGBImage {
 
     /// Loads a PNG or JPEG file (recognised by its first bytes, not its name).
     public static func load(_ path: String, maxBytes: Int = RGBImage.maxLoadBytes) throws -> RGBImage {
+        // A relative path not found from the working folder is looked up in the project (lessons
+        // name images/chelsea.png and work from any folder).
+        let path = path.hasPrefix("/") || FileManager.default.fileExists(atPath: path) ? path : ProjectFiles.locate(path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ImageError.notFound(path) }
         guard !isDirectory.boolValue else { throw ImageError.unsupported(path, "is a directory, not an image") }

@@ -34,7 +34,7 @@ enum CommandTable {
         return scored.filter { $0.1 == best }.map(\.0)
     }
 
-    static let all: [Command] = images + network + loss + optimise + settings + notebookCommands + sessionCommands
+    static let all: [Command] = images + network + inspect + loss + optimise + settings + notebookCommands + sessionCommands
 
     // MARK: - images
 
@@ -120,6 +120,8 @@ enum CommandTable {
                 let mean = values.reduce(0.0) { $0 + Double($1) } / Double(plane)
                 shell.say(String(format: "  %@: mean %8.3f  min %8.3f  max %8.3f   (ImageNet mean %.3f subtracted)",
                                  name, mean, Double(values.min()!), Double(values.max()!), Double(imageNetMeanBGR[c])))
+                shell.measured("tensor.mean.\(name)", mean); shell.measured("tensor.min.\(name)", Double(values.min()!))
+                shell.measured("tensor.max.\(name)", Double(values.max()!))
             }
             if let (x, y) = pixel {
                 let bgr = (0..<3).map { t.data[$0 * plane + y * w + x] }
@@ -159,22 +161,29 @@ enum CommandTable {
             let s = try shell.session()
             guard let size = s.workingSize else { throw SessionError.needsContent }
             var h = size.height, w = size.width
-            shell.say("layer           output (C, H, W)        params      GFLOP")
+            shell.say("layer           output (C, H, W)        params      GFLOP   receptive field")
             var totalParams = 0, totalFlops = 0.0
+            var blockFlops = [Double](repeating: 0, count: 6)
             for layer in VGG19Architecture.layers {
+                let rf = ReceptiveField.size(of: layer.name) ?? 0
+                shell.measured("rf.\(layer.name)", Double(rf))
                 switch layer {
                 case .conv(let name, let c, let oc):
                     let params = oc * c * 9 + oc, flops = 2.0 * Double(oc * c * 9 * h * w) / 1e9
                     totalParams += params; totalFlops += flops
-                    shell.say(String(format: "%@ (%4d, %4d, %4d)   %9d   %8.3f", pad(name, 15) as NSString, oc, h, w, params, flops))
+                    if let b = Int(String(name.dropFirst(5).prefix(1))) { blockFlops[b] += flops }
+                    shell.say(String(format: "%@ (%4d, %4d, %4d)   %9d   %8.3f   %3d×%d", pad(name, 15) as NSString, oc, h, w, params, flops, rf, rf))
                 case .pool(let name):
                     h /= 2; w /= 2
                     let c = VGG19Architecture.layers.prefix { $0.name != name }.reversed().compactMap { l -> Int? in
                         if case .conv(_, _, let oc) = l { return oc } else { return nil } }.first ?? 3
-                    shell.say(String(format: "%@ (%4d, %4d, %4d)   %9d   %8.3f", pad(name, 15) as NSString, c, h, w, 0, 0.0))
+                    shell.say(String(format: "%@ (%4d, %4d, %4d)   %9d   %8.3f   %3d×%d", pad(name, 15) as NSString, c, h, w, 0, 0.0, rf, rf))
                 }
             }
             shell.say(String(format: "total: %d parameters, %.2f GFLOP forward (conv layers)", totalParams, totalFlops))
+            let shares = (1...5).map { 100 * blockFlops[$0] / totalFlops }
+            for (i, share) in shares.enumerated() { shell.measured("flops.block\(i + 1)", share) }
+            shell.say("share of the FLOPs by block: " + shares.enumerated().map { String(format: "block%d %.1f%%", $0.offset + 1, $0.element) }.joined(separator: ", "))
         },
         Command(name: "features", topic: "network", summary: "a layer's feature maps: statistics and a grid of channels",
                 usage: "features LAYER [--image content|style|result] [--channels 0,5,9] [--pre]",
@@ -191,6 +200,9 @@ enum CommandTable {
             let zeros = Double(t.data.filter { $0 == 0 }.count) / Double(t.count)
             shell.say(String(format: "%@: (%d, %d, %d)  mean %.4g  std %.4g  min %.4g  max %.4g  zeros %.1f%%",
                              layer as NSString, c, h, w, mean, variance.squareRoot(), Double(t.data.min()!), Double(t.data.max()!), 100 * zeros))
+            shell.measured("features.mean", mean); shell.measured("features.std", variance.squareRoot())
+            shell.measured("features.max", Double(t.data.max()!)); shell.measured("features.zeros", zeros)
+            shell.measured("features.channels", Double(c)); shell.measured("features.positions", Double(h * w))
             var channels = Array(0..<min(c, 16))
             if let list = a.value("channels") {
                 channels = list.split(separator: ",").compactMap { Int($0) }
@@ -229,9 +241,11 @@ enum CommandTable {
                     let start = norm(before!)
                     shell.say(String(format: "‖G_style − G_result‖ = %.4g; at the initial image %.4g (%+.1f%%)",
                                      gap, start, start > 0 ? 100 * (gap - start) / start : 0))
+                    shell.measured("gram.initialDistance", start)
                 } else {
                     shell.say(String(format: "‖G_style − G_result‖ = %.4g", gap))
                 }
+                shell.measured("gram.distance", gap)
             }
             let c = g.shape[0]
             let top = try a.int("top", default: 5, in: 0...100)
@@ -243,6 +257,8 @@ enum CommandTable {
             } }
             pairs.sort { abs($0.2) > abs($1.2) }
             shell.say("\(caption): (\(c), \(c)), max |entry| \(String(format: "%.4g", Double(g.data.map { abs($0) }.max()!)))")
+            shell.measured("gram.max", Double(g.data.map { abs($0) }.max()!))
+            if let strongest = pairs.first { shell.measured("gram.topCorrelation", strongest.2) }
             if !a.has("diff") && top > 0 {
                 shell.say("most correlated channel pairs (G[a][b] / √(G[a][a]·G[b][b])):")
                 for (i, j, r) in pairs.prefix(top) { shell.say(String(format: "  %3d – %3d   %.4f", i, j, r)) }
@@ -284,7 +300,15 @@ enum CommandTable {
             for t in b.terms {
                 let label = t.kind == .totalVariation ? "total variation" : pad(t.kind.rawValue, 7) + " " + (t.layer ?? "")
                 shell.say(String(format: "%@ %12.5g  %11.4g  %12.5g", pad(label, 24) as NSString, t.raw, t.weight, t.weighted))
+                // Named as `expect term` names them: content, tv, style:LAYER (a content term by its layer).
+                let name = t.kind == .style ? "style:\(t.layer ?? "")" : t.kind == .content ? "content:\(t.layer ?? "")" : "tv"
+                shell.measured("raw.\(name)", t.raw); shell.measured("weighted.\(name)", t.weighted)
+                shell.measured("share.\(name)", t.weighted / b.total)
             }
+            for kind in TermKind.allCases {
+                shell.measured("weighted.\(kind.rawValue)", b.weighted(kind)); shell.measured("share.\(kind.rawValue)", b.weighted(kind) / b.total)
+            }
+            shell.measured("loss", b.total)
             shell.say(String(format: "total                                              %12.5g", b.total))
         },
         Command(name: "grad", topic: "loss", summary: "the gradient of the loss (or one term) with respect to the image",
@@ -320,9 +344,14 @@ enum CommandTable {
             }
             let h = try a.double("step") ?? 1e-3
             shell.say("pixel (c, y, x)     analytic (float32)   numeric (float64, h=\(h))   relative error")
-            for r in try s.gradientCheck(pixels: pixels, step: h, shouldStop: { shell.interruption.isSet }) {
+            let results = try s.gradientCheck(pixels: pixels, step: h, shouldStop: { shell.interruption.isSet })
+            for r in results {
                 shell.say(String(format: "(%d, %3d, %3d)     %18.8g   %18.8g           %.2e", r.channel, r.y, r.x, r.analytic, r.numeric, r.relativeError))
             }
+            let worst = results.map(\.relativeError).max() ?? 0
+            shell.measured("gradcheck.worst", worst)
+            // float32 backward vs float64 differences: ~1e-7 is float32 rounding; much above 1e-3 would be a wrong gradient.
+            shell.say(String(format: "worst relative error %.1e: %@", worst, worst < 1e-3 ? "the gradient is right (float32 against float64)" : "suspicious: a relative error this large means a wrong gradient or a step h too large or small"))
         },
     ]
 
@@ -332,6 +361,20 @@ enum CommandTable {
         shell.say(String(format: "iteration %4d  loss %@  (content %.4g, style %.4g, tv %.4g)  step %.4g  ‖g‖ %.4g  %.2f s",
                          r.iteration + 1, formatLoss(r.total) as NSString, r.breakdown.contentTotal, r.breakdown.styleTotal,
                          r.breakdown.weighted(.totalVariation), r.stepSize, r.gradientNorm, r.seconds))
+    }
+
+    static func runName(_ a: Arguments) throws -> String? {
+        let name = a.value("name")
+        if let name, name.isEmpty || name.contains("/") || name.contains(" ") { throw UsageError("--name is one word, without /") }
+        return name
+    }
+
+    /// What a step or run measured: seconds per iteration, loss evaluations.
+    static func measureSteps(_ shell: Shell, _ records: [IterationRecord]) {
+        guard !records.isEmpty else { return }
+        shell.measured("step.seconds", records.map(\.seconds).reduce(0, +) / Double(records.count))
+        shell.measured("step.evaluations", Double(records.map(\.evaluations).reduce(0, +)) / Double(records.count))
+        shell.measured("loss", records.last!.total)
     }
 
     /// The Keras example's SGD (lr 100) with its style normalisation (÷ the image area squared)
@@ -356,24 +399,27 @@ enum CommandTable {
             shell.say("optimizer \(s.optimizer.name): " + s.optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
         },
         Command(name: "step", topic: "optimise", summary: "take N optimiser iterations (1 by default), printing each",
-                usage: "step [N]", example: "step 5", transactional: false) { shell, a in
+                usage: "step [N] [--name NAME]", example: "step 5", options: ["name"], transactional: false) { shell, a in
             let n = a.positional.first.map { Int($0) } ?? 1
             guard let n, n >= 1 else { throw UsageError("step takes a positive count") }
+            let name = try runName(a)
             let s = try shell.session()
             warnIfKnownToDiverge(shell, s)
+            var records: [IterationRecord] = []
+            defer { measureSteps(shell, records) }
             for _ in 0..<n {
-                if shell.interruption.isSet { shell.say("interrupted; state kept at iteration \(s.iteration)"); return }
-                printRecord(shell, try s.step())
+                if shell.interruption.isSet { shell.say("interrupted; state kept at iteration \(s.iteration)"); break }
+                let r = try s.step()
+                records.append(r)
+                printRecord(shell, r)
             }
+            if let name { try s.keepRun(named: name); shell.say("kept as run '\(name)' (runs lists them, compare draws them)") }
         },
         Command(name: "run", topic: "optimise", summary: "iterate until iteration N, reporting every K (Ctrl-C stops cleanly)",
                 usage: "run N [--every K] [--save PREFIX] [--name NAME]", example: "run 100 --every 10 --name adam",
                 options: ["every", "save", "name"], transactional: false) { shell, a in
             guard let target = a.positional.first.flatMap({ Int($0) }), target > 0 else { throw UsageError("run needs the iteration to reach") }
-            let name = a.value("name")
-            if let name, name.isEmpty || name.contains("/") || name.contains(" ") {
-                throw UsageError("--name is one word, without /")
-            }
+            let name = try runName(a)
             let s = try shell.session()
             let every = try a.int("every", default: 10, in: 1...1_000_000)
             guard target > s.iteration else { shell.say("already at iteration \(s.iteration)"); return }
@@ -384,9 +430,12 @@ enum CommandTable {
             run.prefix = a.value("save") ?? "\(shell.outputDirectory)/\(name ?? "run")"
             run.saveFinal = a.value("save") != nil
             let start = s.iteration
+            var records: [IterationRecord] = []
             let outcome = run.run(s, interruption: shell.interruption, report: { _ in }, progress: { done, total, r in
+                records.append(r)
                 if done % every == 0 || done == total { printRecord(shell, r) }
             })
+            measureSteps(shell, records)
             if outcome.interrupted { shell.say("interrupted after iteration \(s.iteration) (started at \(start)); state intact") }
             if let e = outcome.error { throw SessionError.invalid(e) }
             if a.value("save") != nil { shell.say("saved \(outcome.saved.count) image(s) as \(run.prefix)_at_iteration_N.png") }
@@ -433,6 +482,13 @@ enum CommandTable {
             shell.say("one iteration at \(s.workingSize.map { "\($0.width)×\($0.height)" } ?? "?"), \(s.compute.backend) backend, "
                       + "\(s.compute.threads) threads, convolutions \(s.compute.conv) (the image is not changed)")
             shell.say(ProfileReport.format(entries, totalSeconds: total))
+            shell.measured("profile.seconds", total)
+            // Shares of the iteration: convolutions forward, convolutions backward, the loss terms, each block.
+            let sum = { (match: (Profiler.Entry) -> Bool) in entries.filter(match).map(\.seconds).reduce(0, +) / max(total, 1e-12) }
+            shell.measured("profile.share.forward", sum { $0.phase.hasPrefix("conv") })
+            shell.measured("profile.share.backward", sum { $0.phase.contains("backward") && $0.phase.contains("conv") })
+            shell.measured("profile.share.loss", sum { $0.phase.contains("loss") || $0.phase.contains("variation") })
+            for b in 1...5 { shell.measured("profile.share.block\(b)", sum { $0.layer.hasPrefix("block\(b)_") }) }
         },
         Command(name: "upscale", topic: "optimise", summary: "go on at a larger size: the image and optimiser state enlarged, not restarted",
                 usage: "upscale ROWS", example: "upscale 256") { shell, a in
@@ -474,12 +530,13 @@ enum CommandTable {
                 shell.drawInTerminal(plot)
             }
             if s.history.count > last { shell.say("the last \(last) of \(s.history.count) iterations (--last N for more)") }
-            shell.say("iter  optimizer  total          content      style        tv           step        seconds")
+            shell.say("iter  optimizer  total          content      style        tv           step        evals  seconds")
             for r in s.history.suffix(last) {
-                shell.say(String(format: "%4d  %@  %@  %-11.5g  %-11.5g  %-11.5g  %-10.4g  %.2f", r.iteration + 1, pad(r.optimizer, 9) as NSString,
+                shell.say(String(format: "%4d  %@  %@  %-11.5g  %-11.5g  %-11.5g  %-10.4g  %5d  %.2f", r.iteration + 1, pad(r.optimizer, 9) as NSString,
                                  pad(formatLoss(r.total), 13) as NSString, r.breakdown.contentTotal, r.breakdown.styleTotal,
-                                 r.breakdown.weighted(.totalVariation), r.stepSize, r.seconds))
+                                 r.breakdown.weighted(.totalVariation), r.stepSize, r.evaluations, r.seconds))
             }
+            shell.measured("history.evaluations", Double(s.history.map(\.evaluations).reduce(0, +)))
             shell.say("total (log): " + TerminalPicture.sparkline(s.history.map(\.total), width: min(shell.columns - 14, 60)))
             shell.say("snapshots kept for rewind: \(s.snapshots.iterations.count) (\(formatBytes(s.snapshots.totalBytes)) of \(formatBytes(s.snapshots.budgetBytes)))")
             if let path = savedPlot {
@@ -490,7 +547,7 @@ enum CommandTable {
                 usage: "new", example: "new", transactional: false) { shell, a in
             guard a.positional.isEmpty else { throw UsageError("new takes no arguments") }
             let dropped = try shell.startNewSession()
-            shell.say("a new session: default settings (128 rows, the Keras example's loss and SGD), no images"
+            shell.say("a new session, no images: " + Shell.startingDescription
                       + (dropped > 0 ? "; the previous one's \(dropped) iteration(s) are gone (session save keeps a session)" : ""))
         },
         Command(name: "reset", topic: "optimise", summary: "start again from the initial image (clears history)",
@@ -506,7 +563,7 @@ enum CommandTable {
         Command(name: "set", topic: "settings", summary: "change weights, layers, normalisation, pooling, size, backend, threads…",
                 usage: "set --OPTION VALUE …  (see help set; --pictures auto|kitty|iterm|sixel|blocks|text|off)", example: "set --style-weight 1e-5 --pooling average",
                 options: TransferOptions.valueOptions + ["pictures"], flags: TransferOptions.flagOptions) { shell, a in
-            guard !a.values.isEmpty || !a.flags.isEmpty else { throw UsageError("set needs at least one --OPTION\n\(TransferOptions.help)") }
+            guard !a.values.isEmpty || !a.flags.isEmpty else { throw UsageError("set needs at least one --OPTION (help set lists them)") }
             // The shell's own setting; applied only once everything else has been.
             let pictures = try a.choice("pictures", PictureMode.self)
             var rest = a
@@ -554,12 +611,13 @@ enum CommandTable {
             if let name = a.positional.first {
                 guard let c = find(name) else { throw UsageError("no command '\(name)'") }
                 shell.say("\(c.name) — \(c.summary)\nusage:   \(c.usage)\nexample: \(c.example)" + (c.aliases.isEmpty ? "" : "\naliases: \(c.aliases.joined(separator: ", "))"))
-                if c.name == "set" { shell.say(TransferOptions.help) }
+                if c.name == "set" { shell.say(TransferOptions.help); shell.say(Shell.startingDescription) }
                 return
             }
             for topic in topics {
                 shell.say("\(topic):")
-                for c in all where c.topic == topic { shell.say("  " + (c.name + String(repeating: " ", count: 11)).prefix(11) + c.summary) }
+                let width = (all.map(\.name.count).max() ?? 10) + 2
+                for c in all where c.topic == topic { shell.say("  " + pad(c.name, width) + c.summary) }
             }
             shell.say("help COMMAND shows its usage and an example; Tab completes commands, options, layers and files.")
         },

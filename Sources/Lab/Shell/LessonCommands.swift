@@ -11,7 +11,7 @@ struct ExpectationFailed: Error, CustomStringConvertible {
 extension CommandTable {
     static let notebookCommands: [Command] = [
         Command(name: "expect", topic: "lessons", summary: "check a result: fails (and stops a lesson) when it does not hold",
-                usage: "expect output TEXT | loss OP X | term content|tv|style:LAYER OP X | iteration OP N | shape LAYER C,H,W | decreasing | error COMMAND…",
+                usage: "expect output TEXT | loss OP X | term content|style|tv|style:LAYER OP X | value NAME OP X | iteration OP N | shape LAYER C,H,W | decreasing | error COMMAND…",
                 example: "expect loss < 6e6", transactional: false, rawArguments: true) { shell, a in
             let p = a.positional
             guard let kind = p.first else { throw UsageError("expect what?") }
@@ -36,8 +36,10 @@ extension CommandTable {
             switch kind {
             case "output":
                 let text = p.dropFirst().joined(separator: " ")
-                guard shell.lastOutput.contains(text) else {
-                    throw ExpectationFailed(message: "the previous output does not contain '\(text)'")
+                // In a lesson cell: what that cell's commands printed; typed: the previous command's output.
+                let scope = shell.cellOutput ?? shell.lastWorkOutput
+                guard scope.contains(text) else {
+                    throw ExpectationFailed(message: "the \(shell.cellOutput == nil ? "previous command's" : "cell's") output does not contain the expected text")
                 }
                 shell.say("ok: output contains '\(text)'")
             case "loss":
@@ -57,6 +59,12 @@ extension CommandTable {
                 default: throw UsageError("term is content, style, tv or style:LAYER")
                 }
                 try compare(value, p[2], p[3])
+            case "value":
+                guard p.count == 4 else { throw UsageError("expect value NAME OP X (values lists the names)") }
+                guard let v = shell.measurements[p[1]] else {
+                    throw UsageError("no value '\(p[1])' measured yet; values lists what the last commands measured")
+                }
+                try compare(v, p[2], p[3])
             case "iteration":
                 guard p.count == 3 else { throw UsageError("expect iteration OP N") }
                 try compare(Double(try s().iteration), p[1], p[2])
@@ -86,7 +94,7 @@ extension CommandTable {
                 }
                 shell.say(String(format: "ok: the loss went from %.6g to %.6g", first, last))
             default:
-                throw UsageError("expect output|loss|term|iteration|shape|decreasing|error")
+                throw UsageError("expect output|loss|term|value|iteration|shape|decreasing|error")
             }
         },
         Command(name: "lesson", topic: "lessons", summary: "list the lessons, or open one where you left it",
@@ -113,23 +121,44 @@ extension CommandTable {
             shell.say("# \(lesson.title) — \(lesson.cells.count) cells")
             showCell(shell)
         },
-        Command(name: "next", topic: "lessons", summary: "run the lesson's current cell, then show the next",
+        Command(name: "next", topic: "lessons", summary: "run the lesson's current cell, then show the next (at an exercise: check it)",
                 usage: "next", example: "next", transactional: false) { shell, _ in
             guard let lesson = shell.openLesson else { throw SessionError.invalid("no lesson open: lesson N") }
+            // A solution is shown only on request (solution): next passes over it.
+            while shell.cellIndex < lesson.cells.count, lesson.cells[shell.cellIndex].kind == .solution { shell.cellIndex += 1 }
             guard shell.cellIndex < lesson.cells.count else { shell.say("end of the lesson; lesson lists the others"); return }
             let cell = lesson.cells[shell.cellIndex]
-            shell.cellDepth += 1
-            defer { shell.cellDepth -= 1 }
             shell.pendingProse = cell.prose.isEmpty ? nil : cell.prose
-            for command in cell.commands {
-                shell.say("lab> \(command)")
-                if case .failed(let why) = shell.execute(command) {
-                    throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(command)' (\(why)); fix and type next again, or edit")
+            if let failure = shell.runCell(cell.commands, ownOutput: cell.kind != .check) {
+                if cell.kind == .check {
+                    // An unsolved exercise is not a failure: say what is unmet and wait.
+                    shell.say("not yet — \(failure.why.replacingOccurrences(of: "error: ", with: ""))")
+                    shell.say("keep working on '\(cell.exercise ?? "the exercise")', then next checks again; hint gives a hint, solution shows and runs one")
+                    return
                 }
+                throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(failure.command)' (\(failure.why)); fix and type next again, or edit")
             }
-            shell.cellIndex += 1
-            saveProgress(shell)
-            if shell.cellIndex < lesson.cells.count { showCell(shell) } else { shell.say("— end of \(lesson.title) —") }
+            if cell.kind == .check { shell.say("✓ solved: \(cell.exercise ?? "exercise")") }
+            advance(shell, lesson)
+        },
+        Command(name: "hint", topic: "lessons", summary: "a hint for the exercise you are at", usage: "hint", example: "hint") { shell, _ in
+            let (lesson, exercise) = try currentExercise(shell)
+            guard let hint = lesson.hints[exercise.title] else { throw SessionError.invalid("this exercise has no hint; solution shows one") }
+            shell.say("hint: " + hint)
+        },
+        Command(name: "solution", topic: "lessons", summary: "show and run the solution of the exercise you are at, check it, and go on",
+                usage: "solution", example: "solution", transactional: false) { shell, _ in
+            let (lesson, exercise) = try currentExercise(shell)
+            guard let solution = exercise.solution, let check = exercise.check else { throw SessionError.invalid("this exercise has no solution") }
+            shell.say("solution to '\(exercise.title)':")
+            for c in lesson.cells[solution].commands { shell.say("    \(c)") }
+            shell.pendingProse = lesson.cells[check].prose.isEmpty ? nil : lesson.cells[check].prose
+            if let failure = shell.runCell(lesson.cells[solution].commands + lesson.cells[check].commands) {
+                throw SessionError.invalid("the solution stopped at '\(failure.command)' (\(failure.why))")
+            }
+            shell.say("✓ solved: \(exercise.title)")
+            shell.cellIndex = max(check, solution)
+            advance(shell, lesson)
         },
         Command(name: "back", topic: "lessons", summary: "go back one cell in the open lesson", usage: "back", example: "back") { shell, _ in
             guard shell.openLesson != nil else { throw SessionError.invalid("no lesson open: lesson N") }
@@ -142,12 +171,13 @@ extension CommandTable {
             guard shell.openLesson != nil else { throw SessionError.invalid("no lesson open: lesson N") }
             showCell(shell)
         },
-        Command(name: "edit", topic: "lessons", summary: "put the current cell's command on the input line to change before running",
+        Command(name: "edit", topic: "lessons", summary: "put the current cell's commands on the input line, to change before running",
                 usage: "edit", example: "edit") { shell, _ in
             guard let lesson = shell.openLesson, shell.cellIndex < lesson.cells.count else { throw SessionError.invalid("no cell to edit") }
             let commands = lesson.cells[shell.cellIndex].commands
-            if let prefill = shell.prefill { prefill(commands.first ?? "") } else { shell.say(commands.joined(separator: "; ")) }
-            shell.say("(edit and press Enter to run it yourself; next runs the cell as written)")
+            // The whole cell, one command per line: Enter runs them in order.
+            if let prefill = shell.prefill { prefill(commands.joined(separator: "\n")) } else { shell.say(commands.joined(separator: "\n")) }
+            shell.say("(edit and press Enter to run the cell's \(commands.count) command(s) yourself; next runs it as written)")
         },
         Command(name: "session", topic: "session", summary: "save the whole session (images, settings, optimiser, history) or reopen one",
                 usage: "session save|open FOLDER", example: "session save out/cat.nstlab", completes: .files) { shell, a in
@@ -169,12 +199,37 @@ extension CommandTable {
         },
     ]
 
+    /// Moves past the cell just run, and past a solution cell right after it.
+    static func advance(_ shell: Shell, _ lesson: Lesson) {
+        shell.cellIndex += 1
+        while shell.cellIndex < lesson.cells.count, lesson.cells[shell.cellIndex].kind == .solution { shell.cellIndex += 1 }
+        saveProgress(shell)
+        if shell.cellIndex < lesson.cells.count { showCell(shell) } else { shell.say("— end of \(lesson.title) —") }
+    }
+
+    /// The exercise of the cell the learner is at.
+    static func currentExercise(_ shell: Shell) throws -> (Lesson, (title: String, check: Int?, solution: Int?)) {
+        guard let lesson = shell.openLesson else { throw SessionError.invalid("no lesson open: lesson N") }
+        guard shell.cellIndex < lesson.cells.count, let title = lesson.cells[shell.cellIndex].exercise,
+              let exercise = lesson.exercises.first(where: { $0.title == title }) else {
+            throw SessionError.invalid("you are not at an exercise (where shows the cell)")
+        }
+        return (lesson, exercise)
+    }
+
     static func showCell(_ shell: Shell) {
         guard let lesson = shell.openLesson else { return }
         guard shell.cellIndex < lesson.cells.count else { shell.say("end of the lesson"); return }
         let cell = lesson.cells[shell.cellIndex]
         shell.say("— \(lesson.title), cell \(shell.cellIndex + 1) of \(lesson.cells.count) —")
-        if !cell.prose.isEmpty { shell.say(cell.prose) }
+        let prose = Lesson.displayProse(cell.prose)
+        if !prose.isEmpty { shell.say(prose) }
+        if cell.kind == .check {
+            shell.say("exercise: \(cell.exercise ?? "") — do it with your own commands; next checks it with:")
+            for c in cell.commands { shell.say("    \(c)") }
+            shell.say("(next checks; hint; solution)")
+            return
+        }
         for c in cell.commands { shell.say("    \(c)") }
         shell.say("(next runs it)")
     }
@@ -273,8 +328,17 @@ extension Shell {
         cellDepth += 1
         defer { cellDepth -= 1 }
         for (i, cell) in lesson.cells.enumerated() {
+            // Exercises run headless as a learner who gives up would: the solution, then the check.
+            if cell.kind == .solution { continue }
+            var commands = cell.commands
+            if cell.kind == .check, let e = lesson.exercises.first(where: { $0.title == cell.exercise }), let solution = e.solution {
+                say("exercise: \(cell.exercise ?? "") — running its solution, then its check")
+                commands = lesson.cells[solution].commands + commands
+            }
             pendingProse = cell.prose.isEmpty ? nil : cell.prose
-            for command in cell.commands {
+            cellOutput = ""
+            defer { cellOutput = nil }
+            for command in commands {
                 say("lab> \(command)")
                 if case .failed = execute(command) {
                     failures += 1
@@ -288,5 +352,20 @@ extension Shell {
             }
         }
         return failures
+    }
+
+    /// Runs one lesson cell's commands in order, its output gathered for `expect output` (a check
+    /// cell run by `next` looks instead at what the learner's last command printed).
+    /// Returns the first failure (command and why), or nil.
+    func runCell(_ commands: [String], ownOutput: Bool = true) -> (command: String, why: String)? {
+        cellDepth += 1
+        cellOutput = ownOutput ? "" : nil
+        defer { cellDepth -= 1; cellOutput = nil }
+        for command in commands {
+            say("lab> \(command)")
+            if case .failed(let why) = execute(command) { return (command, why) }
+            if interruption.isSet { return (command, "interrupted (Ctrl-C)") }
+        }
+        return nil
     }
 }

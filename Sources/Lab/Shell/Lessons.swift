@@ -2,16 +2,56 @@ import Foundation
 
 /// A lesson: Markdown prose with runnable cells (```lab fenced blocks of shell commands).
 /// The same format is what `notebook save` writes, so a saved session runs again with `lab run`.
+///
+/// Exercises are sections headed `## Exercise: …` or `## Your turn: …`. In one, a ```lab check
+/// cell decides whether the task is done (its `expect` lines), a ```lab solution cell solves it,
+/// and a `<details><summary>Hint</summary> … </details>` block holds the hint — all of it plain
+/// Markdown that GitHub shows with the hint and solution folded away.
 public struct Lesson: Sendable {
+    public enum CellKind: String, Sendable { case run, check, solution }
+
     public struct Cell: Sendable {
         public var prose: String       // the Markdown before the cell, since the previous cell
         public var commands: [String]  // its lines, blank ones dropped
         public var line: Int           // where the cell starts in the file (1-based)
+        public var kind: CellKind = .run
+        /// The exercise this cell belongs to (its heading after "Exercise:"), if any.
+        public var exercise: String? = nil
     }
 
     public var path: String
     public var title: String
     public var cells: [Cell]
+    /// Each exercise's hint, by exercise title.
+    public var hints: [String: String] = [:]
+
+    /// The exercises, in order: title, check cell, solution cell.
+    public var exercises: [(title: String, check: Int?, solution: Int?)] {
+        var order: [String] = []
+        for cell in cells { if let e = cell.exercise, !order.contains(e) { order.append(e) } }
+        return order.map { title in
+            (title, cells.firstIndex { $0.exercise == title && $0.kind == .check },
+             cells.firstIndex { $0.exercise == title && $0.kind == .solution })
+        }
+    }
+
+    /// Whether a heading line opens an exercise section, and its title.
+    static func exerciseTitle(_ line: String) -> String? {
+        guard line.hasPrefix("## ") else { return nil }
+        let heading = line.dropFirst(3)
+        for marker in ["Exercise:", "Your turn:"] where heading.lowercased().hasPrefix(marker.lowercased()) {
+            return heading.dropFirst(marker.count).trimmingCharacters(in: .whitespaces)
+        }
+        return nil
+    }
+
+    /// Prose as shown in the shell: without the HTML that folds hints and solutions on GitHub.
+    public static func displayProse(_ prose: String) -> String {
+        lines(prose).filter { line in
+            let t = line.trimmingCharacters(in: .whitespaces)
+            return !(t.hasPrefix("<details") || t.hasPrefix("</details") || t.hasPrefix("<summary"))
+        }.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     public init(path: String) throws {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -87,14 +127,39 @@ public struct Lesson: Sendable {
         var prose: [String] = []
         var open: Fence? = nil, openedAt = 0
         var commands: [String] = []
+        var exercise: String? = nil
+        var hint: [String]? = nil   // lines of a hint being read
+        var hints: [String: String] = [:]
         for (i, line) in lines.enumerated() {
             let fence = Fence(line)
+            if open == nil {
+                if line.hasPrefix("## ") || line.hasPrefix("# ") { exercise = Lesson.exerciseTitle(line) }
+                let t = line.trimmingCharacters(in: .whitespaces)
+                if t.lowercased().contains("<summary>hint</summary>") { hint = []; prose.append(line); continue }
+                if hint != nil {
+                    if t.hasPrefix("</details") {
+                        if let e = exercise { hints[e] = hint!.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
+                        hint = nil
+                    } else {
+                        hint!.append(line)
+                    }
+                }
+            }
             if let opener = open {
                 if let fence, opener.isClosed(by: fence) {
                     open = nil
                     if opener.language == "lab" {
+                        let words = opener.info.split(separator: " ").map(String.init)
+                        // ```lab, ```lab check, ```lab solution; attributes such as {.cell} are not a kind.
+                        let kind = words.count > 1 && !words[1].hasPrefix("{") ? CellKind(rawValue: words[1]) : .run
+                        guard let kind else {
+                            throw SessionError.invalid("\(path):\(openedAt + 1): a lab cell is ```lab, ```lab check or ```lab solution, not ```\(opener.info)")
+                        }
+                        if kind != .run && exercise == nil {
+                            throw SessionError.invalid("\(path):\(openedAt + 1): a ```lab \(kind.rawValue) cell belongs in a section headed ## Exercise: …")
+                        }
                         cells.append(Cell(prose: prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines),
-                                          commands: commands, line: openedAt + 1))
+                                          commands: commands, line: openedAt + 1, kind: kind, exercise: exercise))
                         prose = []
                     } else {
                         prose.append(line)
@@ -118,6 +183,10 @@ public struct Lesson: Sendable {
             throw SessionError.invalid("\(path):\(openedAt + 1): this code fence is never closed")
         }
         self.cells = cells
+        self.hints = hints
+        for e in exercises where e.check == nil || e.solution == nil {
+            throw SessionError.invalid("\(path): exercise '\(e.title)' needs a ```lab check cell and a ```lab solution cell")
+        }
     }
 
     /// The lessons in a folder, in file-name order (NN-name.md).

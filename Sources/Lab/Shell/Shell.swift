@@ -25,7 +25,7 @@ public final class Shell: @unchecked Sendable {
     /// How many lesson cells are running (a cell runs its commands through `execute`).
     var cellDepth = 0
     /// Commands that move through a lesson: refused inside a cell, which would otherwise re-run itself.
-    static let lessonNavigation: Set<String> = ["lesson", "next", "back", "where", "edit"]
+    static let lessonNavigation: Set<String> = ["lesson", "next", "back", "where", "edit", "hint", "solution"]
 
     /// Lessons: where they are, where progress is kept, which one is open.
     public var lessonsFolder = ProjectFiles.locate("lessons")
@@ -49,6 +49,15 @@ public final class Shell: @unchecked Sendable {
     private var capturedPictures: [String] = []
     /// What the previous command printed (for `expect output …`).
     public private(set) var lastOutput = ""
+    /// What the last command that did some work printed (not an expectation, not lesson navigation,
+    /// whose display of the next cell would quote the very text an exercise checks for).
+    var lastWorkOutput = ""
+    /// While a lesson cell runs: what its commands (not its expectations) have printed so far.
+    var cellOutput: String? = nil
+    /// Values the last commands measured, by name (`values` lists them; `expect value NAME OP X` checks one).
+    public internal(set) var measurements: [String: Double] = [:]
+    /// The learner's guesses (`guess NAME X`), shown beside the measurement by `reveal NAME`.
+    var guesses: [String: Double] = [:]
 
     public init(output: @escaping (String) -> Void, color: Bool = false, columns: Int = 80,
                 outputDirectory: String = "out", weightsPath: String = VGG19.defaultWeightsPath,
@@ -65,10 +74,30 @@ public final class Shell: @unchecked Sendable {
     /// The session, loading VGG19 on first use (so `help` works without the weights).
     public func session() throws -> TransferSession {
         if let s = loadedSession { return s }
-        let s = TransferSession(vgg: try VGG19(weightsPath: weightsPath), compute: compute)
-        try s.configure { $0.rows = 128 }   // interactive default; `set --size 400` for the example's
+        let s = try Shell.startingSession(vgg: try VGG19(weightsPath: weightsPath), compute: compute)
         loadedSession = s
         return s
+    }
+
+    /// The shell starts where a step stays interactive and nothing diverges: the any-size preset
+    /// at 128 rows. (The Keras example's constants explode below 400 rows: `set --preset keras`.)
+    static let startingPreset = "any-size", startingRows = 128
+
+    static func startingSession(vgg: VGG19, compute: Compute) throws -> TransferSession {
+        let s = TransferSession(vgg: vgg, compute: compute)
+        let preset = TransferOptions.presets.first { $0.name == startingPreset }!
+        try s.configure { $0 = preset.configuration; $0.rows = startingRows }
+        s.setOptimizer(preset.optimizer())
+        return s
+    }
+
+    /// "--preset any-size --size 128: adam lr 5, …" — what `help set` and `config` say the shell starts with.
+    static var startingDescription: String {
+        let preset = TransferOptions.presets.first { $0.name == startingPreset }!
+        let c = preset.configuration.loss, o = preset.optimizer()
+        return "the shell starts with --preset \(startingPreset) --size \(startingRows): \(o.name) lr \(o.baseLearningRate), "
+            + "\(c.normalization.rawValue) normalisation, content/style/tv weights \(c.contentWeight)/\(c.styleWeight)/\(c.totalVariationWeight)"
+            + (c.averageContentAndTV ? " (content and tv as means)" : "") + "; lab transfer with --preset keras --size 400"
     }
 
     public var hasSession: Bool { loadedSession != nil }
@@ -78,11 +107,13 @@ public final class Shell: @unchecked Sendable {
     @discardableResult
     func startNewSession() throws -> Int {
         let old = loadedSession
-        let s = TransferSession(vgg: try old.map { $0.vgg } ?? VGG19(weightsPath: weightsPath), compute: compute)
-        try s.configure { $0.rows = 128 }
+        let s = try Shell.startingSession(vgg: try old.map { $0.vgg } ?? VGG19(weightsPath: weightsPath), compute: compute)
         loadedSession = s
         return old?.iteration ?? 0
     }
+
+    /// Records a value a command measured (for `expect value`, `values`, `reveal`).
+    func measured(_ name: String, _ value: Double) { measurements[name] = value }
 
     func say(_ text: String) {
         let line = text.hasSuffix("\n") ? text : text + "\n"
@@ -113,6 +144,8 @@ public final class Shell: @unchecked Sendable {
                 pendingProse = nil
             }
             lastOutput = command.name == "expect" ? previous : capture
+            if command.name != "expect", !Shell.lessonNavigation.contains(command.name) { lastWorkOutput = capture }
+            if command.name != "expect", cellOutput != nil { cellOutput! += capture }
         }
         if cellDepth > 0, Shell.lessonNavigation.contains(command.name) {
             return fail("\(command.name) cannot run inside a lesson cell")

@@ -22,6 +22,12 @@ public enum TransferOptions {
          "backend": Backend.allCases.map(\.rawValue), "conv": ConvAlgorithm.allCases.map(\.rawValue), "preset": ["keras", "any-size"]]
     }
 
+    /// Named starting points: the loss settings and the optimiser.
+    public static let presets: [(name: String, configuration: TransferConfiguration, optimizer: @Sendable () -> any Optimizer)] = [
+        ("keras", TransferConfiguration(), { SGD() }),
+        ("any-size", TransferConfiguration.anySize, { Adam(learningRate: 5) }),
+    ]
+
     public static var help: String { baseHelp + "\n" + optimizerHelp + extendedHelp }
 
     static var optimizerHelp: String {
@@ -47,9 +53,11 @@ public enum TransferOptions {
     """
 
     static let baseHelp = """
-      --preset keras|any-size   keras: the example's constants (the default);
+      --preset keras|any-size   keras: the example's constants (lab transfer's
+                                default; they diverge below 400 rows);
                                 any-size: Gatys normalisation, means for content
                                 and TV, Adam lr 5 — works from 64 to 512 px
+                                (the shell's default)
       --size ROWS               rows of the working image (lab transfer: 400, as
                                 the example; the shell starts at 128); the
                                 columns keep the content's aspect
@@ -73,22 +81,16 @@ public enum TransferOptions {
 
     /// Applies every option present in `a` to the session (those absent are left as they are).
     public static func apply(_ a: Arguments, to session: TransferSession) throws {
-        if let preset = a.value("preset") {
-            switch preset {
+        if let name = a.value("preset") {
+            guard let preset = presets.first(where: { $0.name == name }) else {
+                throw UsageError("--preset is \(presets.map(\.name).joined(separator: " or ")); got '\(name)'")
+            }
             // A preset sets the loss and the optimiser; the size, resize filter, starting image and
             // the images stay as they are.
-            case "keras":
-                try session.configure { old in
-                    var c = TransferConfiguration(); c.rows = old.rows; c.resize = old.resize; c.initialImage = old.initialImage; old = c
-                }
-                session.setOptimizer(SGD())
-            case "any-size":
-                try session.configure { old in
-                    var c = TransferConfiguration.anySize; c.rows = old.rows; c.resize = old.resize; c.initialImage = old.initialImage; old = c
-                }
-                session.setOptimizer(Adam(learningRate: 5))
-            default: throw UsageError("--preset is keras or any-size; got '\(preset)'")
+            try session.configure { old in
+                var c = preset.configuration; c.rows = old.rows; c.resize = old.resize; c.initialImage = old.initialImage; old = c
             }
+            session.setOptimizer(preset.optimizer())
         }
         if let backend = try a.choice("backend", Backend.self) {
             var compute = session.compute

@@ -323,7 +323,8 @@ public final class TransferSession: @unchecked Sendable {
                             pooling: c.loss.pooling, rows: c.rows, resize: c.resize, styleScale: c.styleScale,
                             styleLoss: c.loss.styleLoss, styleColors: c.styleColors, imagesVersion: imagesVersion)
         if let cached = cachedTargets, cached.key == key { return cached.targets }
-        let inputs = zip(styles, try styleTensors()).map { StyleInput(tensor: $1, weight: $0.weight, mask: positionMask($0.mask)) }
+        // A loss without style layers (a content reconstruction) needs no style image.
+        let inputs = c.loss.styleLayers.isEmpty ? [] : zip(styles, try styleTensors()).map { StyleInput(tensor: $1, weight: $0.weight, mask: positionMask($0.mask)) }
         let targets = try LossTargets(content: try contentTensor(), styles: inputs, contentMask: positionMask(contentMask?.image),
                                       configuration: c.loss, vgg: vgg, compute)
         cachedTargets = (key, targets)
