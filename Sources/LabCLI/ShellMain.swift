@@ -88,15 +88,23 @@ enum ShellMain {
         write("NST Lab — neural style transfer, one step at a time. Type help, or Tab to complete.\n")
         while true {
             guard let raw = nst_readline("lab> ") else { write("\n"); break }   // Ctrl-D
-            let line = String(cString: raw)
+            let text = String(cString: raw)
             free(raw)
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
-            if trimmed.isEmpty { continue }
-            nst_add_history(trimmed)
-            // The window may have been resized since the last command: pictures fit it as it is now.
-            var size = winsize()
-            if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { shell.columns = Int(size.ws_col) }
-            if shell.execute(trimmed) == .quit { break }
+            // `edit` puts a whole cell on the line, one command per line: Enter runs them in order,
+            // stopping at the first that fails.
+            var quit = false
+            for line in text.split(separator: "\n") {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.isEmpty { continue }
+                nst_add_history(trimmed)
+                // The window may have been resized since the last command: pictures fit it as it is now.
+                var size = winsize()
+                if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { shell.columns = Int(size.ws_col) }
+                let outcome = shell.execute(trimmed)
+                if outcome == .quit { quit = true; break }
+                if case .failed = outcome { break }   // as in a cell: the rest depends on it
+            }
+            if quit { break }
         }
         _ = nst_write_history(historyPath, 1000)
         return 0

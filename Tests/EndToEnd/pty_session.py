@@ -79,6 +79,16 @@ if not read_until(fd, "usage:   rewind N"):
     fail("no output after Ctrl-C at the prompt")
 if b"some half-typed linehelp" in transcript[mark:] or b"error" in transcript[mark:]:
     fail("Ctrl-C at the prompt did not drop the half-typed line")
+os.write(fd, b"lesson 1 --from-start\r")      # edit puts the whole first cell on the line
+if not read_until(fd, "(next runs it)"):
+    fail("lesson 1 did not open")
+os.write(fd, b"edit\r")
+if not read_until(fd, "press Enter"):
+    fail("edit")
+time.sleep(0.3)
+os.write(fd, b"\r")
+if not read_until(fd, "working size"):
+    fail("the edited cell's commands did not all run on Enter")
 os.write(fd, b"quit\r")
 _, status = os.waitpid(pid, 0)
 if os.WEXITSTATUS(status) != 0:

@@ -225,6 +225,23 @@ struct ExerciseTests {
         #expect(try stopped.iterations == 0 && stopped.image.width == h.shell.session().workingSize!.width)
     }
 
+    /// A lesson names images/chelsea.png; run from another folder, it still finds the project's images.
+    @Test func lessonsWorkFromAnyFolder() throws {
+        let elsewhere = Paths.temporaryDirectory()
+        let lesson = try lessonFile(exerciseLesson)
+        let (status, text) = try runLab(["run", lesson, "--out", elsewhere + "/out"], directory: elsewhere)
+        #expect(status == 0, "\(text.suffix(2000))")
+    }
+
+    @Test func termCompletionOffersOnlyTheLossStyleLayers() {
+        let h = ShellHarness().loaded()
+        #expect(h.run("set --style-layers block1_conv1,block3_conv1").0 == .ok)
+        #expect(h.shell.completions(word: "style:", before: "grad --term ") == ["style:block1_conv1", "style:block3_conv1"])
+        expectRefused(h, "grad --term style:block2_conv1", containing: "not one of the loss's style layers")
+        #expect(h.shell.completions(word: "w", before: "set --style-loss ") == ["wasserstein"])
+        #expect(h.shell.completions(word: "", before: "set --optimizer ") == OptimizerRegistry.kinds)
+    }
+
     @Test func stepKeepsANamedRunAndHistoryShowsEvaluations() throws {
         let h = ShellHarness().loaded()
         #expect(h.run("optimizer lbfgs").0 == .ok)

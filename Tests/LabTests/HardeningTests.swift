@@ -373,7 +373,7 @@ struct RandomCommandTests {
         var rng = SplitMix64(seed: 2026)
         var cases = 0
         for command in CommandTable.all where !skipped.contains(command.name) {
-            let optionWords = command.options.flatMap { ["--" + $0] + OptionValues.candidates(for: $0).prefix(3) } + command.flags.map { "--" + $0 }
+            let optionWords = command.options.flatMap { ["--" + $0] + h.shell.optionCandidates($0).prefix(3) } + command.flags.map { "--" + $0 }
             var vocabulary = hostile + optionWords
             if case .words(let list) = command.completes { vocabulary += list }
             for _ in 0..<12 {

@@ -93,7 +93,7 @@ struct LessonShellTests {
         var prefilled: String? = nil
         h.shell.prefill = { prefilled = $0 }
         h.run("edit")
-        #expect(prefilled?.hasSuffix("loss") == true, "the whole cell, its commands one per line")
+        #expect(prefilled == "loss\nexpect term content == 0", "the whole cell, its commands one per line")
         // Progress survives a new shell.
         let (again, _) = lessonShell()
         again.shell.lessonsFolder = folder

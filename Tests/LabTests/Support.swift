@@ -72,11 +72,11 @@ func errorMessage(_ body: () throws -> Any) -> String? {
 /// Runs a program from the repository folder with the test weights; returns its status and its
 /// output (stdout and stderr together).
 func runProgram(_ executable: String, _ arguments: [String], input: String? = nil,
-                environment: [String: String?] = [:]) throws -> (status: Int32, output: String) {
+                environment: [String: String?] = [:], directory: String = Paths.repo) throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
-    p.currentDirectoryURL = URL(fileURLWithPath: Paths.repo)
+    p.currentDirectoryURL = URL(fileURLWithPath: directory)
     var env = ProcessInfo.processInfo.environment
     env["NST_WEIGHTS"] = Paths.weights
     for (key, value) in environment { env[key] = value }
@@ -97,6 +97,7 @@ func runProgram(_ executable: String, _ arguments: [String], input: String? = ni
 }
 
 /// Runs the `lab` binary (see runProgram).
-func runLab(_ arguments: [String], input: String? = nil, environment: [String: String?] = [:]) throws -> (status: Int32, output: String) {
-    try runProgram(Paths.repo + "/.build/release/lab", arguments, input: input, environment: environment)
+func runLab(_ arguments: [String], input: String? = nil, environment: [String: String?] = [:],
+            directory: String = Paths.repo) throws -> (status: Int32, output: String) {
+    try runProgram(Paths.repo + "/.build/release/lab", arguments, input: input, environment: environment, directory: directory)
 }

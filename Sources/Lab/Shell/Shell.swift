@@ -255,7 +255,7 @@ public final class Shell: @unchecked Sendable {
             return (command.options + command.flags).map { "--" + $0 }.filter { $0.hasPrefix(word) }.sorted()
         }
         if let last = words.last, last.hasPrefix("--"), command.options.contains(String(last.dropFirst(2))) {
-            return OptionValues.candidates(for: String(last.dropFirst(2))).filter { $0.hasPrefix(word) }
+            return optionCandidates(String(last.dropFirst(2))).filter { $0.hasPrefix(word) }
         }
         switch command.completes {
         case .none: return []
@@ -278,20 +278,19 @@ public final class Shell: @unchecked Sendable {
     }
 }
 
-enum OptionValues {
-    static func candidates(for option: String) -> [String] {
+extension Shell {
+    /// What Tab offers after `--OPTION`: the vocabulary's own choices (TransferOptions.choices), and
+    /// for `--term` only the terms the current loss has.
+    func optionCandidates(_ option: String) -> [String] {
+        if let choices = TransferOptions.choices[option] { return choices }
         switch option {
-        case "optimizer": return ["sgd", "adam", "lbfgs"]
-        case "backend": return Backend.allCases.map(\.rawValue)
-        case "normalization": return StyleNormalizationMode.allCases.map(\.rawValue)
-        case "pooling": return Pooling.allCases.map(\.rawValue)
-        case "resize": return ResizeFilter.allCases.map(\.rawValue)
         case "init": return ["content", "style", "noise"]
-        case "preset": return ["keras", "any-size"]
         case "image": return ["content", "style", "result"]
         case "pictures": return PictureMode.allCases.map(\.rawValue)
         case "scale": return Pictures.GramScale.allCases.map(\.rawValue)
-        case "term": return ["total", "content", "style", "tv"] + VGG19.layerNames.filter { $0.contains("conv") }.map { "style:" + $0 }
+        case "term":
+            let styleLayers = loadedSession?.configuration.loss.styleLayers.map(\.name) ?? []
+            return ["total", "content", "style", "tv"] + styleLayers.map { "style:" + $0 }
         case "content-layers", "style-layers": return VGG19.layerNames
         default: return []
         }
