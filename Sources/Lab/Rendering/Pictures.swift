@@ -176,6 +176,16 @@ enum Pictures {
         return canvas.image
     }
 
+    /// A small picture enlarged by a whole factor (nearest neighbour: pixels stay visible squares)
+    /// until its longer side reaches `minSide`; a large one as it is.
+    static func enlarged(_ image: RGBImage, minSide: Int = 384) -> RGBImage {
+        let factor = max(1, minSide / max(image.width, image.height))
+        guard factor > 1 else { return image }
+        let canvas = Canvas(width: image.width * factor, height: image.height * factor)
+        canvas.draw(image, x: 0, y: 0, scale: Double(factor))
+        return canvas.image
+    }
+
     static let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
                                                    (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)]
 

@@ -86,7 +86,7 @@ enum CommandTable {
             }
             let name = a.positional.map { ($0 as NSString).lastPathComponent.replacingOccurrences(of: ".", with: "_") }.joined(separator: "-")
             if images.count == 1 {
-                try shell.showPicture(images[0].1, name: name, caption: a.positional[0])
+                try shell.showPicture(Pictures.enlarged(images[0].1), name: name, caption: a.positional[0])
             } else {
                 try shell.showPicture(Pictures.sideBySide(images), name: name, caption: a.positional.joined(separator: " | "))
             }
@@ -203,6 +203,12 @@ enum CommandTable {
             shell.measured("features.mean", mean); shell.measured("features.std", variance.squareRoot())
             shell.measured("features.max", Double(t.data.max()!)); shell.measured("features.zeros", zeros)
             shell.measured("features.channels", Double(c)); shell.measured("features.positions", Double(h * w))
+            // Per channel: each one's mean, and which channel responds most on average.
+            let channelMeans = (0..<c).map { k in t.data[(k * h * w)..<((k + 1) * h * w)].reduce(0.0) { $0 + Double($1) } / Double(h * w) }
+            for (k, m) in channelMeans.enumerated() { shell.measured("features.channel\(k).mean", m) }
+            let top = channelMeans.indices.max { channelMeans[$0] < channelMeans[$1] }!
+            shell.measured("features.topChannel", Double(top))
+            shell.say(String(format: "the channel with the largest mean: %d (%.4g)", top, channelMeans[top]))
             var channels = Array(0..<min(c, 16))
             if let list = a.value("channels") {
                 channels = list.split(separator: ",").compactMap { Int($0) }
@@ -258,7 +264,7 @@ enum CommandTable {
             pairs.sort { abs($0.2) > abs($1.2) }
             shell.say("\(caption): (\(c), \(c)), max |entry| \(String(format: "%.4g", Double(g.data.map { abs($0) }.max()!)))")
             shell.measured("gram.max", Double(g.data.map { abs($0) }.max()!))
-            if let strongest = pairs.first { shell.measured("gram.topCorrelation", strongest.2) }
+            if !a.has("diff"), let strongest = pairs.first { shell.measured("gram.topCorrelation", strongest.2) }
             if !a.has("diff") && top > 0 {
                 shell.say("most correlated channel pairs (G[a][b] / √(G[a][a]·G[b][b])):")
                 for (i, j, r) in pairs.prefix(top) { shell.say(String(format: "  %3d – %3d   %.4f", i, j, r)) }
@@ -304,6 +310,8 @@ enum CommandTable {
                 let name = t.kind == .style ? "style:\(t.layer ?? "")" : t.kind == .content ? "content:\(t.layer ?? "")" : "tv"
                 shell.measured("raw.\(name)", t.raw); shell.measured("weighted.\(name)", t.weighted)
                 shell.measured("share.\(name)", t.weighted / b.total)
+                // Its part of its own kind: a style layer's part of the style loss.
+                shell.measured("part.\(name)", t.weighted / b.weighted(t.kind))
             }
             for kind in TermKind.allCases {
                 shell.measured("weighted.\(kind.rawValue)", b.weighted(kind)); shell.measured("share.\(kind.rawValue)", b.weighted(kind) / b.total)
@@ -324,6 +332,7 @@ enum CommandTable {
             let norm = g.data.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
             let maxAbs = Double(g.data.map { abs($0) }.max() ?? 0)
             shell.say(String(format: "gradient of %@: ‖g‖₂ = %.5g, max |g| = %.5g", (a.value("term") ?? "total") as NSString, norm, maxAbs))
+            shell.measured("grad.norm", norm); shell.measured("grad.max", maxAbs)
             try shell.showPicture(Pictures.gradientMagnitude(g), name: "grad", caption: "|gradient| per pixel")
         },
         Command(name: "gradcheck", topic: "loss", summary: "check the gradient against finite differences (float64, slow: use small sizes)",
@@ -383,7 +392,7 @@ enum CommandTable {
         guard !shell.warnedAboutDivergence, let sgd = s.optimizer as? SGD, sgd.initialLearningRate >= 10,
               s.configuration.loss.normalization == .keras, s.configuration.rows < 400 else { return }
         shell.warnedAboutDivergence = true
-        shell.say("note: the Keras example's constants (SGD lr \(String(format: "%g", sgd.initialLearningRate))), style ÷ (rows·cols)²) diverge "
+        shell.say("note: the Keras example's constants (SGD lr \(String(format: "%g", sgd.initialLearningRate)), style ÷ (rows·cols)²) diverge "
                   + "below 400 rows; at \(s.configuration.rows) rows use set --preset any-size, set --size 400, or a smaller --lr")
     }
 

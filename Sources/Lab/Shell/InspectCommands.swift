@@ -41,7 +41,12 @@ extension CommandTable {
                 shell.measured("reconstruct.rms", d.rms)
             }
             if r.iterations < iterations { shell.say("interrupted after \(r.iterations) steps; the picture is where it got to") }
-            try shell.showPicture(r.image, name: name, caption: "\(kind) of \(a.positional[1]), from noise")
+            // The picture at the working size (for diff FILE), and enlarged to see.
+            let path = "\(shell.outputDirectory)/\(name).png"
+            try AtomicFile.createFolder(shell.outputDirectory)
+            try r.image.savePNG(path)
+            shell.say("the reconstruction at the working size: \(path) (diff content \(path) compares it)")
+            try shell.showPicture(Pictures.enlarged(r.image), name: name, caption: "\(kind) of \(a.positional[1]), from noise")
         },
         Command(name: "rf", topic: "network", summary: "the receptive field: the input region one feature of a layer sees",
                 usage: "rf LAYER X,Y", example: "rf block3_conv1 10,12", completes: .layers) { shell, a in

@@ -39,7 +39,7 @@ extension CommandTable {
                 // In a lesson cell: what that cell's commands printed; typed: the previous command's output.
                 let scope = shell.cellOutput ?? shell.lastWorkOutput
                 guard scope.contains(text) else {
-                    throw ExpectationFailed(message: "the \(shell.cellOutput == nil ? "previous command's" : "cell's") output does not contain the expected text")
+                    throw ExpectationFailed(message: "the \(shell.cellOutput == nil ? "last command's" : "cell's") output does not contain '\(text)'")
                 }
                 shell.say("ok: output contains '\(text)'")
             case "loss":
@@ -60,7 +60,7 @@ extension CommandTable {
                 }
                 try compare(value, p[2], p[3])
             case "value":
-                guard p.count == 4 else { throw UsageError("expect value NAME OP X (values lists the names)") }
+                guard p.count == 4 || (p.count == 6 && p[4] == "±") else { throw UsageError("expect value NAME OP X [± RELATIVE] (values lists the names)") }
                 guard let v = shell.measurements[p[1]] else {
                     throw UsageError("no value '\(p[1])' measured yet; values lists what the last commands measured")
                 }
@@ -132,8 +132,8 @@ extension CommandTable {
             if let failure = shell.runCell(cell.commands, ownOutput: cell.kind != .check) {
                 if cell.kind == .check {
                     // An unsolved exercise is not a failure: say what is unmet and wait.
-                    shell.say("not yet — \(failure.why.replacingOccurrences(of: "error: ", with: ""))")
-                    shell.say("keep working on '\(cell.exercise ?? "the exercise")', then next checks again; hint gives a hint, solution shows and runs one")
+                    // The failed check has just said what is unmet (its error line).
+                    shell.say("not yet: keep working on '\(cell.exercise ?? "the exercise")', then next checks again; hint gives a hint, solution shows and runs one")
                     return
                 }
                 throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(failure.command)' (\(failure.why)); fix and type next again, or edit")
@@ -150,6 +150,15 @@ extension CommandTable {
                 usage: "solution", example: "solution", transactional: false) { shell, _ in
             let (lesson, exercise) = try currentExercise(shell)
             guard let solution = exercise.solution, let check = exercise.check else { throw SessionError.invalid("this exercise has no solution") }
+            // Cells of the exercise before its check (its set-up) run first, as next would run them.
+            while shell.cellIndex < check, lesson.cells[shell.cellIndex].kind == .run {
+                let cell = lesson.cells[shell.cellIndex]
+                shell.pendingProse = cell.prose.isEmpty ? nil : cell.prose
+                if let failure = shell.runCell(cell.commands) {
+                    throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(failure.command)' (\(failure.why))")
+                }
+                shell.cellIndex += 1
+            }
             shell.say("solution to '\(exercise.title)':")
             for c in lesson.cells[solution].commands { shell.say("    \(c)") }
             shell.pendingProse = lesson.cells[check].prose.isEmpty ? nil : lesson.cells[check].prose
