@@ -77,7 +77,7 @@ struct ExerciseTests {
         #expect(h.run("next").0 == .ok)
         let (o1, out1) = h.run("next")
         #expect(o1 == .ok, "an unsolved exercise is not an error")
-        #expect(out1.contains("not yet") && out1.contains("hint"), "\(out1)")
+        #expect(out1.contains("not yet:") && out1.contains("hint") && !out1.contains("error"), "\(out1)")
         #expect(h.shell.cellIndex == 1)
         #expect(h.run("hint").1.contains("--content-weight"))
         #expect(h.run("set --content-weight 2").0 == .ok)
@@ -251,5 +251,12 @@ struct ExerciseTests {
         #expect(out.contains("evals"))
         #expect(h.shell.measurements["history.evaluations"]! >= 3, "L-BFGS's first iteration evaluates at least twice")
         expectRefused(h, "step 1 --name a/b")
+        // A kept run is a picture diff can name.
+        #expect(h.run("diff lb content").0 == .ok)
+        #expect(h.shell.measurements["diff.rms"]! > 0)
+        // A flag takes no value: "false" would once have turned it on, silently.
+        expectRefused(h, "set --original-colors false")
+        #expect(try h.run("set --original-colors").0 == .ok && h.shell.session().configuration.preserveColors)
+        #expect(try h.run("set --no-original-colors").0 == .ok && !h.shell.session().configuration.preserveColors)
     }
 }

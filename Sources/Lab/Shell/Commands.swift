@@ -542,7 +542,8 @@ enum CommandTable {
             shell.say("iter  optimizer  total          content      style        tv           step        evals  seconds")
             for r in s.history.suffix(last) {
                 shell.say(String(format: "%4d  %@  %@  %-11.5g  %-11.5g  %-11.5g  %-10.4g  %5d  %.2f", r.iteration + 1, pad(r.optimizer, 9) as NSString,
-                                 pad(formatLoss(r.total), 13) as NSString, r.breakdown.contentTotal, r.breakdown.styleTotal,
+                                 pad(abs(r.total) < 1e12 ? formatLoss(r.total) : String(format: "%.4e", r.total), 13) as NSString,
+                                 r.breakdown.contentTotal, r.breakdown.styleTotal,
                                  r.breakdown.weighted(.totalVariation), r.stepSize, r.evaluations, r.seconds))
             }
             shell.measured("history.evaluations", Double(s.history.map(\.evaluations).reduce(0, +)))
@@ -573,6 +574,9 @@ enum CommandTable {
                 usage: "set --OPTION VALUE …  (see help set; --pictures auto|kitty|iterm|sixel|blocks|text|off)", example: "set --style-weight 1e-5 --pooling average",
                 options: TransferOptions.valueOptions + ["pictures"], flags: TransferOptions.flagOptions) { shell, a in
             guard !a.values.isEmpty || !a.flags.isEmpty else { throw UsageError("set needs at least one --OPTION (help set lists them)") }
+            guard a.positional.isEmpty else {
+                throw UsageError("set takes --OPTION VALUE pairs and flags; '\(a.positional[0])' belongs to none (a flag such as --original-colors takes no value)")
+            }
             // The shell's own setting; applied only once everything else has been.
             let pictures = try a.choice("pictures", PictureMode.self)
             var rest = a

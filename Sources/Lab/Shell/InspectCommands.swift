@@ -70,7 +70,7 @@ extension CommandTable {
             try shell.showPicture(canvas.image, name: "rf-\(layer)", caption: "what \(layer) (\(xy[0]), \(xy[1])) sees")
         },
         Command(name: "diff", topic: "images", summary: "the per-pixel difference of two pictures, and its statistics",
-                usage: "diff A B   (content, style, result, or a PNG/JPEG file)", example: "diff content result",
+                usage: "diff A B   (content, style, result, a run kept with --name, or a PNG/JPEG file)", example: "diff content result",
                 completes: .words(["content", "style", "result"])) { shell, a in
             guard a.positional.count == 2 else { throw UsageError("diff needs two pictures") }
             let s = try shell.session()
@@ -121,7 +121,9 @@ extension CommandTable {
             return c.resized(width: size.width, height: size.height, filter: s.configuration.resize)
         case "style": return try deprocess(try s.styleTensors()[0])
         case "result": return try s.resultImage()
-        default: return try RGBImage.load(what)
+        default:
+            if let run = s.namedRuns.first(where: { $0.name == what }) { return run.result }
+            return try RGBImage.load(what)
         }
     }
 }

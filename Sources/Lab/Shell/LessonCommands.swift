@@ -129,11 +129,13 @@ extension CommandTable {
             guard shell.cellIndex < lesson.cells.count else { shell.say("end of the lesson; lesson lists the others"); return }
             let cell = lesson.cells[shell.cellIndex]
             shell.pendingProse = cell.prose.isEmpty ? nil : cell.prose
+            shell.checkingExercise = cell.kind == .check
+            defer { shell.checkingExercise = false }
             if let failure = shell.runCell(cell.commands, ownOutput: cell.kind != .check) {
                 if cell.kind == .check {
                     // An unsolved exercise is not a failure: say what is unmet and wait.
-                    // The failed check has just said what is unmet (its error line).
-                    shell.say("not yet: keep working on '\(cell.exercise ?? "the exercise")', then next checks again; hint gives a hint, solution shows and runs one")
+                    // The failed check has just said what is unmet.
+                    shell.say("keep working on '\(cell.exercise ?? "the exercise")', then next checks again; hint gives a hint, solution shows and runs one")
                     return
                 }
                 throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(failure.command)' (\(failure.why)); fix and type next again, or edit")

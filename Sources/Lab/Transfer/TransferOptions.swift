@@ -12,7 +12,7 @@ public enum TransferOptions {
         "style-layers", "preset", "momentum", "history", "add-style", "conv",
         "style-loss", "ema", "style-colors", "content-mask", "style-mask",
     ]
-    public static let flagOptions = ["original-colors", "continue"]
+    public static let flagOptions = ["original-colors", "no-original-colors", "continue"]
 
     /// The choices of each option that takes one of a few words (completion offers these).
     public static var choices: [String: [String]] {
@@ -72,7 +72,8 @@ public enum TransferOptions {
       --style-layers L1[:W],…   (block1_conv1 … block5_conv1, 1/5 each)
       --style-scale X           style images at X × the working size
       --add-style FILE:WEIGHT   blend in another style image
-      --original-colors         keep the content's colours (luminance only)
+      --original-colors         keep the content's colours (luminance only);
+                                --no-original-colors turns it off
       --backend reference|simd|blas   --threads N
       --conv auto|direct|winograd  3×3 convolutions: auto (direct forward,
                                 Winograd backward), im2col + GEMM, or
@@ -156,6 +157,7 @@ public enum TransferOptions {
             if let contentLayers { c.loss.contentLayers = contentLayers }
             if let styleLayers { c.loss.styleLayers = styleLayers }
             if a.has("original-colors") { c.preserveColors = true }
+            if a.has("no-original-colors") { c.preserveColors = false }
         }
         if let rows, a.has("continue") {
             if session.combination == nil { try session.configure { $0.rows = rows } } else { try session.upscale(to: rows) }
