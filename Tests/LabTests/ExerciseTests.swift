@@ -165,6 +165,16 @@ struct ExerciseTests {
         let share = h.shell.measurements.filter { $0.key.hasPrefix("share.style:") }.map(\.value).reduce(0, +)
         #expect(abs(share - h.shell.measurements["share.style"]!) < 1e-9)
         #expect(h.run("values").1.contains("weighted.content"))
+        // Ratios of two values, one kept under a name of the learner's.
+        #expect(h.run("diff content style").0 == .ok)
+        #expect(h.run("keep diff.rms as first").0 == .ok)
+        #expect(h.run("diff content content").0 == .ok)
+        #expect(h.run("expect value diff.rms/first < 0.01").0 == .ok)
+        #expect(h.run("expect value first/first == 1").0 == .ok)
+        expectRefused(h, "expect value first/nothing > 0")
+        expectRefused(h, "expect value a/b/c > 0")
+        expectRefused(h, "keep nothing as x")
+        expectRefused(h, "keep diff.rms to x")
     }
 
     /// A feature's receptive field, checked against the network itself: changing a pixel just
@@ -231,6 +241,22 @@ struct ExerciseTests {
         let lesson = try lessonFile(exerciseLesson)
         let (status, text) = try runLab(["run", lesson, "--out", elsewhere + "/out"], directory: elsewhere)
         #expect(status == 0, "\(text.suffix(2000))")
+    }
+
+    /// Rewinding goes back in the run, not in the settings chosen since (a learner rewinds to try
+    /// another learning rate from there).
+    @Test func rewindKeepsTheSettingsChosenSince() throws {
+        let h = ShellHarness().loaded()
+        #expect(h.run("step 3").0 == .ok)
+        #expect(h.run("optimizer adam --lr 2").0 == .ok)
+        #expect(h.run("rewind 1").0 == .ok)
+        var o = try h.shell.session().optimizer
+        #expect(o.name == "adam" && o.baseLearningRate == 2 && o.iteration == 1)
+        #expect(h.run("optimizer sgd --lr 3").0 == .ok)
+        #expect(h.run("rewind 0").0 == .ok)
+        o = try h.shell.session().optimizer
+        #expect(o.name == "sgd" && o.baseLearningRate == 3 && o.iteration == 0)
+        expectRefused(h, "rewind 5", containing: "can rewind to 0…0")
     }
 
     @Test func termCompletionOffersOnlyTheLossStyleLayers() {

@@ -31,6 +31,12 @@ public struct Adam: Optimizer {
         set { learningRate = newValue }
     }
 
+    public func keepingState(withSettingsOf o: Adam) -> Adam {
+        var s = self
+        s.learningRate = o.learningRate; s.beta1 = o.beta1; s.beta2 = o.beta2; s.epsilon = o.epsilon
+        return s
+    }
+
     public func restarted() -> Adam { Adam(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon) }
 
     /// The moments are per pixel: the first resized like the image, the second (a mean square)

@@ -37,6 +37,14 @@ public struct LBFGS: Optimizer {
         set { learningRate = newValue }
     }
 
+    public func keepingState(withSettingsOf o: LBFGS) -> LBFGS {
+        var s = self
+        s.learningRate = o.learningRate; s.maxLineSearch = o.maxLineSearch
+        if o.historySize < s.historySize { s.s = Array(s.s.suffix(o.historySize)); s.y = Array(s.y.suffix(o.historySize)) }
+        s.historySize = o.historySize
+        return s
+    }
+
     public func restarted() -> LBFGS { LBFGS(learningRate: learningRate, historySize: historySize, maxLineSearch: maxLineSearch) }
 
     /// Curvature pairs of another image size mean nothing at this one: start the memory afresh.

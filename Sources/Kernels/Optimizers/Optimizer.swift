@@ -54,6 +54,9 @@ public protocol Optimizer: Sendable {
     mutating func objectiveChanged()
     /// The image changed size (coarse to fine): per-pixel state is carried over by `resize(v, nonNegative)`.
     mutating func resizeState(_ resize: (_ v: [Float], _ nonNegative: Bool) -> [Float])
+    /// This optimiser's state (moments, history, iteration) with `other`'s settings (learning rate,
+    /// decay, betas…): a rewind goes back in the run, not in what the learner has since set.
+    func keepingState(withSettingsOf other: Self) -> Self
     /// Iterations taken so far (the schedule's k).
     var iteration: Int { get }
     /// One iteration: updates x in place.
@@ -109,9 +112,9 @@ func dot(_ a: [Float], _ b: [Float]) -> Double {
 
 func checkFinite(_ loss: Double, _ g: [Float], at k: Int) throws {
     guard loss.isFinite else {
-        throw OptimizerError.nonFinite("the loss at iteration \(k + 1) is \(loss)")
+        throw OptimizerError.nonFinite("the loss there is \(loss)")
     }
     guard g.allSatisfy({ $0.isFinite }) else {
-        throw OptimizerError.nonFinite("the gradient at iteration \(k + 1) has non-finite entries")
+        throw OptimizerError.nonFinite("the gradient there has non-finite entries")
     }
 }

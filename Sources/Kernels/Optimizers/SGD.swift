@@ -27,6 +27,12 @@ public struct SGD: Optimizer {
         set { initialLearningRate = newValue }
     }
 
+    public func keepingState(withSettingsOf o: SGD) -> SGD {
+        var s = self
+        s.initialLearningRate = o.initialLearningRate; s.decaySteps = o.decaySteps; s.decayRate = o.decayRate; s.momentum = o.momentum
+        return s
+    }
+
     public func restarted() -> SGD {
         SGD(learningRate: initialLearningRate, decaySteps: decaySteps, decayRate: decayRate, momentum: momentum)
     }

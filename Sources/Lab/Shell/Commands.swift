@@ -84,7 +84,8 @@ enum CommandTable {
                     return ((what as NSString).lastPathComponent, try RGBImage.load(what))
                 }
             }
-            let name = a.positional.map { ($0 as NSString).lastPathComponent.replacingOccurrences(of: ".", with: "_") }.joined(separator: "-")
+            let name = String(a.positional.map { ($0 as NSString).lastPathComponent.replacingOccurrences(of: ".", with: "_") }
+                .joined(separator: "-").prefix(80))   // a file name, whatever the paths
             if images.count == 1 {
                 try shell.showPicture(Pictures.enlarged(images[0].1), name: name, caption: a.positional[0])
             } else {
@@ -437,7 +438,7 @@ enum CommandTable {
             run.iterations = target - s.iteration
             run.every = every
             run.prefix = a.value("save") ?? "\(shell.outputDirectory)/\(name ?? "run")"
-            run.saveFinal = a.value("save") != nil
+            run.saveFinal = a.value("save") != nil || name != nil   // a kept run's last image is on disk too
             let start = s.iteration
             var records: [IterationRecord] = []
             let outcome = run.run(s, interruption: shell.interruption, report: { _ in }, progress: { done, total, r in

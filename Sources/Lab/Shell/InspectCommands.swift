@@ -92,6 +92,15 @@ extension CommandTable {
                 shell.say(String(format: "%@ %.6g", pad(name, 28) as NSString, v))
             }
         },
+        Command(name: "keep", topic: "lessons", summary: "keep a measured value under a name of your own, to compare with a later one",
+                usage: "keep NAME as NEW", example: "keep profile.seconds as direct.seconds") { shell, a in
+            guard a.positional.count == 3, a.positional[1] == "as", !a.positional[2].contains("/") else {
+                throw UsageError("keep NAME as NEW (NEW without /; expect value A/B compares two values)")
+            }
+            guard let v = shell.measurements[a.positional[0]] else { throw UsageError("no value '\(a.positional[0])' measured yet; values lists them") }
+            shell.measured(a.positional[2], v)
+            shell.say(String(format: "kept %@ = %.6g as %@", a.positional[0], v, a.positional[2]))
+        },
         Command(name: "guess", topic: "lessons", summary: "write down a prediction before running a cell; reveal shows it beside the measurement",
                 usage: "guess NAME X", example: "guess reconstruct.rms 20") { shell, a in
             guard a.positional.count == 2, let v = Double(a.positional[1]) else { throw UsageError("guess NAME X, e.g. guess diff.rms 20") }

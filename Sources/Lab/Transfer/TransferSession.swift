@@ -509,6 +509,11 @@ public final class TransferSession: @unchecked Sendable {
         return record
     }
 
+    static func rewound<O: Optimizer>(_ saved: O, keeping current: any Optimizer) -> any Optimizer {
+        guard let current = current as? O else { return current.restarted() }
+        return saved.keepingState(withSettingsOf: current)
+    }
+
     /// Puts a reopened session's image, optimiser and history in place (snapshots start afresh there).
     func restore(combination: Tensor, optimizer: any Optimizer, history: [IterationRecord], average: Tensor? = nil, averageSteps: Int = 0) throws {
         guard let size = workingSize, combination.shape == [3, size.height, size.width] else {
@@ -529,7 +534,7 @@ public final class TransferSession: @unchecked Sendable {
     /// Goes back to the state after iteration `n` (0: the initial image), if a snapshot of it is kept.
     public func rewind(to n: Int) throws {
         guard n >= 0, n <= iteration else {
-            throw SessionError.invalid("can rewind to 0…\(iteration), not \(n)")
+            throw SessionError.invalid("can rewind to \(reopenedAt?.iteration ?? 0)…\(iteration), not \(n)")
         }
         guard let s = snapshots.snapshot(at: n) else {
             if let reopenedAt, n < reopenedAt.iteration {
@@ -538,7 +543,9 @@ public final class TransferSession: @unchecked Sendable {
             throw SessionError.notKept(n, snapshots.nearest(to: n))
         }
         combination = s.combination
-        optimizer = s.optimizer
+        // The run goes back; the settings chosen since stay. Another optimiser chosen since starts
+        // afresh from the rewound image.
+        optimizer = Self.rewound(s.optimizer, keeping: optimizer)
         breakdownAtCurrent = s.breakdownAtCurrent
         average = s.average
         averageSteps = s.averageSteps
@@ -562,7 +569,7 @@ public enum SessionError: Error, CustomStringConvertible, Equatable {
         case .needsStyle: return "no style image yet: load one first (style FILE)"
         case .invalid(let s): return s
         case .rejectedStep(let k, let reason):
-            return "step \(k + 1) rejected: \(reason); the session is as it was before it. Try a smaller learning rate, rewind, or the Gatys normalisation"
+            return "step \(k + 1) rejected: \(reason); the session is as it was before it. Try a smaller learning rate (optimizer --lr X), or set --preset any-size"
         case .notKept(let n, let near):
             return "iteration \(n) is not kept (snapshots are thinned to stay within their memory budget); nearest kept: \(near.map(String.init).joined(separator: ", "))"
         }
