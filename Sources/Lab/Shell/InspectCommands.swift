@@ -108,10 +108,15 @@ extension CommandTable {
             shell.say("noted: you guess \(a.positional[0]) = \(a.positional[1])")
         },
         Command(name: "reveal", topic: "lessons", summary: "a measured value beside your guess",
-                usage: "reveal NAME", example: "reveal reconstruct.rms") { shell, a in
+                usage: "reveal NAME or A/B", example: "reveal reconstruct.rms") { shell, a in
             guard a.positional.count == 1 else { throw UsageError("reveal NAME") }
             let name = a.positional[0]
-            guard let v = shell.measurements[name] else { throw UsageError("no value '\(name)' measured yet; values lists them") }
+            // A/B: the ratio of two values (a timing kept with `keep` against a later one).
+            let parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            guard parts.count <= 2 else { throw UsageError("reveal NAME or A/B") }
+            let values = parts.compactMap { shell.measurements[$0] }
+            guard values.count == parts.count else { throw UsageError("no value '\(name)' measured yet; values lists them") }
+            let v = values.count == 2 ? values[0] / values[1] : values[0]
             if let g = shell.guesses.removeValue(forKey: name) {
                 let factor = max(abs(v), abs(g)) / max(min(abs(v), abs(g)), 1e-300)
                 shell.say(String(format: "%@: measured %.4g, you guessed %.4g — %@", name, v, g,

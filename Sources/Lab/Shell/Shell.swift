@@ -111,6 +111,7 @@ public final class Shell: @unchecked Sendable {
         let old = loadedSession
         let s = try Shell.startingSession(vgg: try old.map { $0.vgg } ?? VGG19(weightsPath: weightsPath), compute: compute)
         loadedSession = s
+        warnedAboutDivergence = false   // once per session: a new one warns again
         return old?.iteration ?? 0
     }
 
