@@ -153,6 +153,7 @@ public func newtonSchulzSquareRoot<T: BinaryFloatingPoint>(_ x: [T], n: Int, tol
     var z = [T](repeating: 0, count: n * n)
     for i in 0..<n { z[i * n + i] = 1 }
     var iterations = 0
+    var previous = Double.infinity
     while iterations < maxIterations {
         var t = multiply(z, y)                               // Z Y → T = (3I − Z Y)/2
         var residual = 0.0
@@ -163,7 +164,10 @@ public func newtonSchulzSquareRoot<T: BinaryFloatingPoint>(_ x: [T], n: Int, tol
                 t[i * n + j] = T(((i == j ? 3 : 0) - Double(t[i * n + j])) / 2)
             }
         }
-        if residual.squareRoot() < tolerance { break }
+        // Converged, or stalled at rounding (in exact arithmetic the residual only falls).
+        let r = residual.squareRoot()
+        if r < tolerance || (iterations > 4 && r >= previous) { break }
+        previous = r
         y = multiply(y, t)
         z = multiply(t, z)
         iterations += 1

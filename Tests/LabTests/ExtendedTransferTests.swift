@@ -210,6 +210,14 @@ struct ExtendedTransferTests {
             #expect(maxAbsDifference(got.mean, target.mean) < 1e-3 * target.mean.map(abs).max()!, "\(method) mean")
             #expect(maxAbsDifference(got.covariance, target.covariance) < 1e-3 * target.covariance.map(abs).max()!, "\(method) covariance")
         }
+        // PCA pairs the axes in order of variance and keeps their direction: a pixel brighter than
+        // the style's mean stays brighter than the content's (a random pairing turned it to a hue).
+        let sc: [Double] = [3000, 2500, 2000, 2500, 2800, 2200, 2000, 2200, 2600], ss: [Double] = [900, 300, 100, 300, 1000, 400, 100, 400, 3500]
+        let a3 = colorTransform(style: ss, content: sc, .pca)
+        let brighter = (0..<3).map { i in (0..<3).reduce(0.0) { $0 + a3[i * 3 + $1] * 50 } }
+        #expect(brighter.allSatisfy { $0 > 0 }, "\(brighter)")
+        let e = symmetricEigen3(sc)
+        #expect(e.values[0] >= e.values[1] && e.values[1] >= e.values[2])
         // The methods differ (they are different square roots of the same covariance).
         let a = matchColors(style, to: content, .cholesky), b = matchColors(style, to: content, .pca)
         #expect(a.pixels != b.pixels)
@@ -237,6 +245,36 @@ struct ExtendedTransferTests {
         // Rewinding restores the average too.
         try s.rewind(to: 1)
         #expect(maxAbsDifference(s.displayedImage!.data.map(Double.init), iterates[0].map(Double.init)) < 1e-3)
+    }
+
+    /// A rewind across a change of the loss or of the average's decay does not bring back state
+    /// that belongs to the old one.
+    @Test func rewindAcrossAChangeDropsStaleState() throws {
+        let s = try fixtureSession(rows: 24)
+        try s.configure { $0.ema = 0.9 }
+        s.setOptimizer(LBFGS())
+        for _ in 0..<3 { try s.step() }
+        try s.configure { $0.ema = 0.5; $0.loss.styleWeight *= 3 }
+        try s.rewind(to: 2)
+        #expect(s.averageSteps == 0 && s.average == nil, "an average of another decay restarts")
+        #expect(OptimizerState.capture(s.optimizer).vectorLists["s"]?.isEmpty ?? true, "L-BFGS's pairs of the old loss are dropped")
+        #expect(OptimizerState.capture(s.optimizer).scalars["current_loss"] == nil)
+        let r = try s.step()
+        let fresh = try s.evaluate(gradientOf: nil)   // the new loss, for comparison below
+        #expect(r.breakdown.total > 0 && fresh.breakdown.isFinite)
+    }
+
+    /// A region that is empty at a layer adds nothing, whatever the style loss.
+    @Test func anEmptyRegionAddsNothing() throws {
+        let folder = Paths.temporaryDirectory()
+        for kind in StyleLossKind.allCases {
+            let s = try fixtureSession(rows: 32)
+            try s.configure { $0.loss.styleLoss = kind }
+            let size = s.workingSize!
+            try RGBImage(width: size.width, height: size.height, pixels: [UInt8](repeating: 0, count: 3 * size.width * size.height)).savePNG(folder + "/black.png")
+            try s.setContentMask(folder + "/black.png")
+            #expect(try s.evaluate(gradientOf: nil).breakdown.raw(.style) == 0, "\(kind)")
+        }
     }
 
     /// Coarse to fine keeps the run resumable: save after a change of scale, reopen, and the next

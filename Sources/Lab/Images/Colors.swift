@@ -69,8 +69,22 @@ func inverse3(_ m: [Double]) -> [Double] {
 
 func transpose3(_ m: [Double]) -> [Double] { (0..<9).map { m[($0 % 3) * 3 + $0 / 3] } }
 
-/// Eigenvalues and eigenvectors (columns of Q) of a symmetric 3 × 3 matrix, by Jacobi rotations.
+/// Eigenvalues (largest first) and eigenvectors (columns of Q) of a symmetric 3 × 3 matrix, by
+/// Jacobi rotations. Each vector points towards brighter (positive dot with (1, 1, 1)), so that
+/// the PCA matching pairs the content's and the style's axes in order and keeps light light.
 func symmetricEigen3(_ m: [Double]) -> (values: [Double], vectors: [Double]) {
+    let (values, q) = jacobiEigen3(m)
+    let order = [0, 1, 2].sorted { values[$0] > values[$1] }
+    var vectors = [Double](repeating: 0, count: 9)
+    for (column, k) in order.enumerated() {
+        let v = [q[k], q[3 + k], q[6 + k]]
+        let sign: Double = v.reduce(0, +) < 0 ? -1 : 1
+        for row in 0..<3 { vectors[row * 3 + column] = sign * v[row] }
+    }
+    return (order.map { values[$0] }, vectors)
+}
+
+func jacobiEigen3(_ m: [Double]) -> (values: [Double], vectors: [Double]) {
     var a = m
     var q: [Double] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
     for _ in 0..<50 {

@@ -67,6 +67,7 @@ struct DoubleReferenceLoss {
                 for group in targets.styleGroups {
                     let target = group.targets[spec.layer!]!
                     let mask = group.mask?.at(height: f.h, width: f.w).map(Double.init)
+                    if let mask, !mask.contains(where: { $0 > 0 }) { continue }
                     let raw: Double
                     switch c.styleLoss {
                     case .gram:

@@ -151,7 +151,7 @@ extension TransferSession {
                 throw SessionError.invalid("\(path)/session.json: style weight \(style.weight) is not positive")
             }
             return StyleSource(path: style.path, image: try RGBImage.load(try file(style.file)), weight: style.weight,
-                               maskPath: style.mask?.path, mask: try style.mask.map { try RGBImage.load(try file($0.file)) })
+                               maskPath: style.mask.map { $0.path.isEmpty ? "(mask)" : $0.path }, mask: try style.mask.map { try RGBImage.load(try file($0.file)) })
         }
         let contentMask = try saved.contentMask.map { try RGBImage.load(try file($0.file)) }
         guard let raw = FileManager.default.contents(atPath: path + "/combination.f32") else {

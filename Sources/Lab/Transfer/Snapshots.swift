@@ -9,6 +9,10 @@ public struct Snapshot: Sendable {
     /// The image average (--ema) and how many iterations it has seen.
     var average: Tensor? = nil
     var averageSteps = 0
+    /// The decay the average was made with, and which version of the loss the optimiser's state
+    /// (L-BFGS's pairs, the carried breakdown) belongs to: a rewind across a change drops them.
+    var averageDecay = 0.0
+    var objectiveGeneration = 0
 
     var bytes: Int { combination.count * 4 + optimizer.stateBytes + (average?.count ?? 0) * 4 }
 }

@@ -346,6 +346,8 @@ public struct StyleTransferLoss {
                 for group in targets.styleGroups {
                     guard let target = group.targets[layer] else { throw TransferError.targetsOutOfDate(layer) }
                     let weights = group.mask?.at(height: h, width: w)
+                    // A region empty at this layer has no style to compare (for every kind of loss).
+                    if let weights, !weights.contains(where: { $0 > 0 }) { continue }
                     let weight = spec.weight * group.weight
                     try compute.timed(layer, c.styleLoss == .gram ? "gram + style loss" : "\(c.styleLoss.rawValue) style loss") {
                         switch c.styleLoss {

@@ -313,6 +313,20 @@ public final class TransferSession: @unchecked Sendable {
         mark("loss settings")
         breakdownAtCurrent = nil
         optimizer.objectiveChanged()
+        objectiveGeneration += 1
+    }
+
+    /// Counts changes of the loss, so a rewind knows whether a snapshot's optimiser state was
+    /// learnt on the loss as it is now.
+    private var objectiveGeneration = 0
+
+    /// The state now, as a snapshot.
+    private func snapshotNow(_ breakdown: LossBreakdown?) -> Snapshot {
+        var s = Snapshot(iteration: iteration, combination: combination!, optimizer: optimizer, breakdownAtCurrent: breakdown,
+                         average: average, averageSteps: averageSteps)
+        s.averageDecay = configuration.ema
+        s.objectiveGeneration = objectiveGeneration
+        return s
     }
 
     // MARK: - Targets (computed once, again only when what they depend on changes)
@@ -362,7 +376,7 @@ public final class TransferSession: @unchecked Sendable {
         breakdownAtCurrent = nil
         restartAverage()
         snapshots.removeAll()
-        snapshots.save(Snapshot(iteration: 0, combination: x, optimizer: optimizer, breakdownAtCurrent: nil))
+        snapshots.save(snapshotNow(nil))
     }
 
     func restartAverage() {
@@ -416,7 +430,7 @@ public final class TransferSession: @unchecked Sendable {
             restartAverage()
             breakdownAtCurrent = nil
             snapshots.removeAll()
-            snapshots.save(Snapshot(iteration: iteration, combination: self.combination!, optimizer: optimizer, breakdownAtCurrent: nil))
+            snapshots.save(snapshotNow(nil))
             reopenedAt = (iteration, "where the image was enlarged to \(new.width)×\(new.height)")
             mark("\(new.height) rows")
         }
@@ -504,8 +518,7 @@ public final class TransferSession: @unchecked Sendable {
         history.append(record)
         breakdownAtCurrent = type(of: o).searchesLine ? evaluated.last : nil
         updateAverage()
-        snapshots.save(Snapshot(iteration: iteration, combination: combination!, optimizer: optimizer,
-                                breakdownAtCurrent: breakdownAtCurrent, average: average, averageSteps: averageSteps))
+        snapshots.save(snapshotNow(breakdownAtCurrent))
         return record
     }
 
@@ -527,8 +540,7 @@ public final class TransferSession: @unchecked Sendable {
         reopenedAt = (history.count, "where this session was reopened: a saved session keeps only its last state")
         breakdownAtCurrent = nil
         snapshots.removeAll()
-        snapshots.save(Snapshot(iteration: history.count, combination: combination, optimizer: optimizer, breakdownAtCurrent: nil,
-                                average: average, averageSteps: self.averageSteps))
+        snapshots.save(snapshotNow(nil))
     }
 
     /// Goes back to the state after iteration `n` (0: the initial image), if a snapshot of it is kept.
@@ -547,8 +559,13 @@ public final class TransferSession: @unchecked Sendable {
         // afresh from the rewound image.
         optimizer = Self.rewound(s.optimizer, keeping: optimizer)
         breakdownAtCurrent = s.breakdownAtCurrent
-        average = s.average
-        averageSteps = s.averageSteps
+        if s.objectiveGeneration != objectiveGeneration {
+            // Learnt on another loss: L-BFGS's pairs and the carried loss would mislead.
+            optimizer.objectiveChanged()
+            breakdownAtCurrent = nil
+        }
+        // An average made with another decay cannot go on with this one: it restarts.
+        if s.averageDecay == configuration.ema { average = s.average; averageSteps = s.averageSteps } else { restartAverage() }
         history.removeLast(history.count - n)
         events.removeAll { $0.iteration > n }
         mark("rewound to \(n)")
