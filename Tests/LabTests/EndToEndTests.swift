@@ -48,6 +48,23 @@ struct EndToEndTests {
         #expect(completionStatus == 0 && completion.contains("transfer") && completion.contains("complete"))
     }
 
+    /// lab transfer coarse to fine, with every switch of the extended transfer at once: each scale
+    /// reported, the last image saved at the last size.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: EndToEndTests.lab)))
+    func transferCoarseToFineWithEverySwitch() throws {
+        let folder = Paths.temporaryDirectory()
+        let mask = folder + "/left.png"
+        try RGBImage(width: 8, height: 6, pixels: (0..<48).flatMap { i -> [UInt8] in i % 8 < 4 ? [255, 255, 255] : [0, 0, 0] }).savePNG(mask)
+        let (status, out) = try runLab(["transfer", Paths.fixtures + "/content.png", Paths.fixtures + "/style.png", "--out", folder + "/r",
+                                        "--preset", "any-size", "--scales", "24,32", "--iterations", "2,1", "--every", "3", "--ema", "0.5",
+                                        "--style-loss", "wasserstein", "--style-colors", "pca", "--content-mask", mask,
+                                        "--add-style", Paths.fixtures + "/content.png:0.5:" + mask])
+        #expect(status == 0, "\(out)")
+        #expect(out.contains("scale 42×32 from iteration 3") && out.contains("Iteration 3: loss="), "\(out)")
+        let saved = try RGBImage.load(folder + "/r_at_iteration_3.png")
+        #expect(saved.height == 32)
+    }
+
     /// kernels-bench: a size with no pixels left at block5, a bad count or an unknown layer is one
     /// line and status 1, not a trap.
     @Test func kernelsBenchRefusesBadArguments() throws {

@@ -114,6 +114,8 @@ struct ExerciseTests {
         expectRefused(h, "expect output no such words")
         expectRefused(h, "expect output no such words")
         #expect(h.run("expect output content layers").0 == .ok)
+        #expect(h.run("step 1 --name quoted").0 == .ok)
+        #expect(h.run("expect output kept as run 'quoted'").0 == .ok, "quotes in the expected text are matched as typed")
         let cell = try lessonFile("# T\n\n```lab\nset --size 32\ncontent images/chelsea.png\nconfig\nhelp step\nexpect output content layers\n```\n")
         let other = ShellHarness()
         #expect(try other.shell.runLesson(cell) == 0, "the cell's earlier output counts")

@@ -35,7 +35,11 @@ extension CommandTable {
             let s = { try shell.session() }
             switch kind {
             case "output":
-                let text = p.dropFirst().joined(separator: " ")
+                // The text as typed after "output", quotes and all: output often quotes a name.
+                var text = p.dropFirst().joined(separator: " ")
+                if let r = shell.currentLine.range(of: "output") {
+                    text = shell.currentLine[r.upperBound...].trimmingCharacters(in: .whitespaces)
+                }
                 // In a lesson cell: what that cell's commands printed; typed: the previous command's output.
                 let scope = shell.cellOutput ?? shell.lastWorkOutput
                 guard scope.contains(text) else {

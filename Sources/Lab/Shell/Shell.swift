@@ -52,6 +52,8 @@ public final class Shell: @unchecked Sendable {
     /// What the last command that did some work printed (not an expectation, not lesson navigation,
     /// whose display of the next cell would quote the very text an exercise checks for).
     var lastWorkOutput = ""
+    /// The line being run, as typed (`expect output` matches its text with any quotes in it).
+    var currentLine = ""
     /// While `next` runs an exercise's check.
     var checkingExercise = false
     /// While a lesson cell runs: what its commands (not its expectations) have printed so far.
@@ -136,6 +138,7 @@ public final class Shell: @unchecked Sendable {
             return fail("unknown command '\(name)'" + (near.isEmpty ? "" : " (did you mean \(near.joined(separator: " or "))?)") + "; type help")
         }
         if command.name == "quit" { return .quit }
+        currentLine = line
         let previous = lastOutput
         capture = ""
         capturedPictures = []
