@@ -66,7 +66,12 @@ enum Fuzz {
             // Relative paths only (the scratch folder), no lesson navigation (it reads real files).
             let line = String(decoding: data.prefix(200), as: UTF8.self)
             guard !line.contains("/"), !line.contains(".."), !line.contains("\n") else { return }
+            // A learner stops a long run with Ctrl-C (`run 4666666` is a fine command): so does the
+            // fuzzer, after 2 s, through the same flag — it must end cleanly with the state intact.
+            let ctrlC = DispatchWorkItem { shell.interruption.interrupt() }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 2, execute: ctrlC)
             _ = shell.execute(line)
+            ctrlC.cancel()
         default:
             fatalError("set NST_FUZZ_TARGET to png, jpeg, safetensors, archive, lesson or shell")
         }
