@@ -75,4 +75,5 @@ public struct Adam: Optimizer {
     }
 
     public var stateBytes: Int { (m.count + v.count) * 4 }
+    public var stateVectors: Int { 2 }
 }

@@ -131,5 +131,7 @@ public struct LBFGS: Optimizer {
          ("max line search", "\(maxLineSearch)")]
     }
 
+    /// s and y pairs, the kept gradient, and the line search's trial point and direction.
+    public var stateVectors: Int { 2 * historySize + 3 }
     public var stateBytes: Int { (s.reduce(0) { $0 + $1.count } * 2 + (current?.gradient.count ?? 0)) * 4 }
 }

@@ -65,6 +65,8 @@ public protocol Optimizer: Sendable {
     var settings: [(String, String)] { get }
     /// Bytes of state held (for snapshot accounting).
     var stateBytes: Int { get }
+    /// Image-sized vectors of state it may hold at most (for the memory estimate).
+    var stateVectors: Int { get }
 }
 
 extension Optimizer {

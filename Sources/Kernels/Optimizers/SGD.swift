@@ -71,6 +71,7 @@ public struct SGD: Optimizer {
     }
 
     public var stateBytes: Int { velocity.count * 4 }
+    public var stateVectors: Int { 1 }
 }
 
 import Foundation

@@ -85,13 +85,7 @@ public struct MemoryEstimate: Sendable {
 
 extension TransferSession {
     /// Floats of optimiser state per image value.
-    static func optimizerVectors(_ o: any Optimizer) -> Int {
-        switch o {
-        case let l as LBFGS: return 2 * l.historySize + 3
-        case is Adam: return 2
-        default: return 1
-        }
-    }
+    static func optimizerVectors(_ o: any Optimizer) -> Int { o.stateVectors }
 
     public func memoryEstimate(configuration c: TransferConfiguration? = nil, content: RGBImage? = nil,
                                styleCount: Int? = nil, optimizer: (any Optimizer)? = nil) -> MemoryEstimate? {
