@@ -18,8 +18,8 @@ struct ReferenceTests {
         let size = kerasTargetSize(width: contentImage.width, height: contentImage.height, rows: 48)
         #expect(size == (64, 48))
         let styleImage = try RGBImage.load(Paths.fixtures + "/style.png")
-        return (preprocess(contentImage.resized(width: size.width, height: size.height, filter: .nearest)),
-                preprocess(styleImage.resized(width: size.width, height: size.height, filter: .nearest)))
+        return (try preprocess(contentImage.resized(width: size.width, height: size.height, filter: .nearest)),
+                try preprocess(styleImage.resized(width: size.width, height: size.height, filter: .nearest)))
     }
 
     @Test func loadResizeAndPreprocessMatchKeras() throws {
@@ -35,7 +35,7 @@ struct ReferenceTests {
 
     @Test func deprocessInvertsPreprocess() throws {
         let image = try RGBImage.load(Paths.fixtures + "/content.png")
-        #expect(try deprocess(preprocess(image)) == image)
+        #expect(try deprocess(try preprocess(image)) == image)
     }
 
     @Test func deprocessClipsAndTruncatesLikeNumpy() throws {

@@ -7,7 +7,7 @@ import Kernels
 /// ImageNet channel means in BGR order, as Keras has them.
 public let imageNetMeanBGR: [Float] = [103.939, 116.779, 123.68]
 
-public func preprocess(_ image: RGBImage) -> Tensor {
+public func preprocess(_ image: RGBImage) throws -> Tensor {
     let h = image.height, w = image.width, plane = h * w
     var data = [Float](repeating: 0, count: 3 * plane)
     for i in 0..<plane {
@@ -16,7 +16,7 @@ public func preprocess(_ image: RGBImage) -> Tensor {
             data[c * plane + i] = Float(image.pixels[i * 3 + (2 - c)]) - imageNetMeanBGR[c]
         }
     }
-    return try! Tensor(shape: [3, h, w], data: data)
+    return try Tensor(shape: [3, h, w], data: data)
 }
 
 /// Keras's `deprocess_image`: add the means back, BGR → RGB, clip to 0…255, truncate to uint8.

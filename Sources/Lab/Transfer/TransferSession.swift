@@ -190,7 +190,7 @@ public final class TransferSession: @unchecked Sendable {
     /// The content image as VGG19 sees it.
     public func contentTensor() throws -> Tensor {
         guard let content, let size = workingSize else { throw SessionError.needsContent }
-        return preprocess(content.resized(width: size.width, height: size.height, filter: configuration.resize))
+        return try preprocess(content.resized(width: size.width, height: size.height, filter: configuration.resize))
     }
 
 
@@ -202,10 +202,10 @@ public final class TransferSession: @unchecked Sendable {
         let h = max(1, Int(Double(size.height) * configuration.styleScale))
         let content = configuration.styleColors == .none ? nil
             : self.content!.resized(width: size.width, height: size.height, filter: configuration.resize)
-        return styles.map { style in
+        return try styles.map { style in
             var image = style.image.resized(width: w, height: h, filter: configuration.resize)
             if let content { image = matchColors(image, to: content, configuration.styleColors) }
-            return preprocess(image)
+            return try preprocess(image)
         }
     }
 
@@ -357,7 +357,7 @@ public final class TransferSession: @unchecked Sendable {
             x = try contentTensor()
         case .style:
             guard let size = workingSize, let s = styles.first else { throw SessionError.needsStyle }
-            x = preprocess(s.image.resized(width: size.width, height: size.height, filter: configuration.resize))
+            x = try preprocess(s.image.resized(width: size.width, height: size.height, filter: configuration.resize))
         case .noise(let seed):
             let size = workingSize!
             var rng = SplitMix64(seed: seed)
