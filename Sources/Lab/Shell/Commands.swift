@@ -72,17 +72,8 @@ enum CommandTable {
             guard a.positional.count <= 6 else { throw UsageError("show draws at most 6 images side by side") }
             let s = try shell.session()
             let images: [(String, RGBImage)] = try a.positional.map { what in
-                switch what {
-                case "content":
-                    guard let c = s.content, let size = s.workingSize else { throw SessionError.needsContent }
-                    return (what, c.resized(width: size.width, height: size.height, filter: s.configuration.resize))
-                case "style":
-                    return (what, try deprocess(try s.styleTensors()[0]))
-                case "result":
-                    return ("result, iteration \(s.iteration)", try s.resultImage())
-                default:
-                    return ((what as NSString).lastPathComponent, try RGBImage.load(what))
-                }
+                let caption = what == "result" ? "result, iteration \(s.iteration)" : (what as NSString).lastPathComponent
+                return (caption, try picture(what, s))
             }
             let name = String(a.positional.map { ($0 as NSString).lastPathComponent.replacingOccurrences(of: ".", with: "_") }
                 .joined(separator: "-").prefix(80))   // a file name, whatever the paths

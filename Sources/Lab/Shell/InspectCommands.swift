@@ -97,7 +97,7 @@ extension CommandTable {
             guard a.positional.count == 3, a.positional[1] == "as", !a.positional[2].contains("/") else {
                 throw UsageError("keep NAME as NEW (NEW without /; expect value A/B compares two values)")
             }
-            guard let v = shell.measurements[a.positional[0]] else { throw UsageError("no value '\(a.positional[0])' measured yet; values lists them") }
+            let v = try shell.measuredValue(a.positional[0])
             shell.measured(a.positional[2], v)
             shell.say(String(format: "kept %@ = %.6g as %@", a.positional[0], v, a.positional[2]))
         },
@@ -111,12 +111,7 @@ extension CommandTable {
                 usage: "reveal NAME or A/B", example: "reveal reconstruct.rms") { shell, a in
             guard a.positional.count == 1 else { throw UsageError("reveal NAME") }
             let name = a.positional[0]
-            // A/B: the ratio of two values (a timing kept with `keep` against a later one).
-            let parts = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            guard parts.count <= 2 else { throw UsageError("reveal NAME or A/B") }
-            let values = parts.compactMap { shell.measurements[$0] }
-            guard values.count == parts.count else { throw UsageError("no value '\(name)' measured yet; values lists them") }
-            let v = values.count == 2 ? values[0] / values[1] : values[0]
+            let v = try shell.measuredValue(name)
             if let g = shell.guesses.removeValue(forKey: name) {
                 let factor = max(abs(v), abs(g)) / max(min(abs(v), abs(g)), 1e-300)
                 shell.say(String(format: "%@: measured %.4g, you guessed %.4g — %@", name, v, g,

@@ -65,17 +65,7 @@ extension CommandTable {
                 try compare(value, p[2], p[3])
             case "value":
                 guard p.count == 4 || (p.count == 6 && p[4] == "±") else { throw UsageError("expect value NAME OP X [± RELATIVE] (values lists the names)") }
-                // A/B: the ratio of two values (timings compare only as ratios measured in one run).
-                let names = p[1].split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-                guard names.count <= 2 else { throw UsageError("expect value A/B compares two values, not \(names.count)") }
-                let values = try names.map { name -> Double in
-                    guard let v = shell.measurements[name] else {
-                        throw UsageError("no value '\(name)' measured yet; values lists what the last commands measured")
-                    }
-                    return v
-                }
-                let v = values.count == 2 ? values[0] / values[1] : values[0]
-                try compare(v, p[2], p[3])
+                try compare(try shell.measuredValue(p[1]), p[2], p[3])
             case "iteration":
                 guard p.count == 3 else { throw UsageError("expect iteration OP N") }
                 try compare(Double(try s().iteration), p[1], p[2])

@@ -47,8 +47,6 @@ public final class Shell: @unchecked Sendable {
     public private(set) var transcript: [Entry] = []
     private var capture = ""
     private var capturedPictures: [String] = []
-    /// What the previous command printed (for `expect output …`).
-    public private(set) var lastOutput = ""
     /// What the last command that did some work printed (not an expectation, not lesson navigation,
     /// whose display of the next cell would quote the very text an exercise checks for).
     var lastWorkOutput = ""
@@ -120,6 +118,20 @@ public final class Shell: @unchecked Sendable {
     /// Records a value a command measured (for `expect value`, `values`, `reveal`).
     func measured(_ name: String, _ value: Double) { measurements[name] = value }
 
+    /// A measured value by name, or A/B, the ratio of two (timings compare only as ratios
+    /// measured in one run).
+    func measuredValue(_ name: String) throws -> Double {
+        let names = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard names.count <= 2 else { throw UsageError("'\(name)': a value is NAME or A/B, the ratio of two") }
+        let values = try names.map { part -> Double in
+            guard let v = measurements[part] else {
+                throw UsageError("no value '\(part)' measured yet; values lists what the last commands measured")
+            }
+            return v
+        }
+        return values.count == 2 ? values[0] / values[1] : values[0]
+    }
+
     func say(_ text: String) {
         let line = text.hasSuffix("\n") ? text : text + "\n"
         capture += line
@@ -139,7 +151,6 @@ public final class Shell: @unchecked Sendable {
         }
         if command.name == "quit" { return .quit }
         currentLine = line
-        let previous = lastOutput
         capture = ""
         capturedPictures = []
         var succeeded = false
@@ -149,7 +160,6 @@ public final class Shell: @unchecked Sendable {
                                         pictures: capturedPictures, failed: !succeeded, prose: pendingProse))
                 pendingProse = nil
             }
-            lastOutput = command.name == "expect" ? previous : capture
             if command.name != "expect", !Shell.lessonNavigation.contains(command.name) { lastWorkOutput = capture }
             if command.name != "expect", cellOutput != nil { cellOutput! += capture }
         }
