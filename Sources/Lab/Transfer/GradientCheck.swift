@@ -21,6 +21,8 @@ struct DoubleReferenceLoss {
     let configuration: LossConfiguration
     let contentTargets: [String: [Double]]
     let targets: LossTargets
+    /// Each group's target Gram matrices in Double, converted once (the check evaluates many times).
+    let styleGrams: [[String: [Double]]]
 
     init(vgg: VGG19, configuration: LossConfiguration, targets: LossTargets) {
         var w: [String: (w: [Double], b: [Double], c: Int, oc: Int)] = [:]
@@ -32,6 +34,7 @@ struct DoubleReferenceLoss {
         self.configuration = configuration
         contentTargets = targets.contentFeatures.mapValues { $0.data.map(Double.init) }
         self.targets = targets
+        styleGrams = targets.styleGroups.map { $0.targets.compactMapValues { $0.gram?.data.map(Double.init) } }
     }
 
     func loss(_ x: [Double], h: Int, w: Int) -> Double {
@@ -64,7 +67,7 @@ struct DoubleReferenceLoss {
             case .style:
                 let f = outputs[spec.layer!]!
                 let m = f.h * f.w
-                for group in targets.styleGroups {
+                for (g, group) in targets.styleGroups.enumerated() {
                     let target = group.targets[spec.layer!]!
                     let mask = group.mask?.at(height: f.h, width: f.w).map(Double.init)
                     if let mask, !mask.contains(where: { $0 > 0 }) { continue }
@@ -79,7 +82,7 @@ struct DoubleReferenceLoss {
                             for i in data.indices { data[i] *= (mask[i % m] * Double(m) / sum).squareRoot() }
                         }
                         let d = norm.denominator(channels: f.c, positions: m)
-                        raw = styleLossReference(data, targetGram: target.gram!.data.map(Double.init), c: f.c, m: m, denominator: d)
+                        raw = styleLossReference(data, targetGram: styleGrams[g][spec.layer!]!, c: f.c, m: m, denominator: d)
                     case .meanStd:
                         raw = meanStdLossReference(f.data, c: f.c, m: m, weights: mask, target: target.statistics!, wantGradient: false).loss
                     case .wasserstein:
