@@ -93,6 +93,7 @@ struct ExerciseTests {
         #expect(o3 == .ok && out3.contains("set --content-weight 2") && out3.contains("✓ solved"), "\(out3)")
         #expect(h.shell.cellIndex == 3)
         expectRefused(h, "hint")   // not at an exercise any more
+        expectRefused(h, "solution")
     }
 
     @Test func headlessRunsTheSolutionThenTheCheck() throws {

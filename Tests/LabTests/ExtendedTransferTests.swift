@@ -297,6 +297,15 @@ struct ExtendedTransferTests {
         #expect(reopened.combination!.data == s.combination!.data)
         #expect(reopened.displayedImage!.data == s.displayedImage!.data)
         #expect(reopened.history.map(\.total) == s.history.map(\.total))
+        // A saved average that is missing or of the wrong size: the open is refused, nothing changes.
+        let damaged = Paths.temporaryDirectory() + "/damaged"
+        try s.save(to: damaged)
+        try Data([0, 0, 0, 0]).write(to: URL(fileURLWithPath: damaged + "/average.f32"))
+        let before = reopened.fingerprint
+        #expect(throws: SessionError.self) { try reopened.open(damaged) }
+        #expect(reopened.fingerprint == before)
+        try FileManager.default.removeItem(atPath: damaged + "/average.f32")
+        #expect(throws: SessionError.self) { try reopened.open(damaged) }
         // Rewinding past the enlargement is refused with the reason.
         #expect(throws: SessionError.self) { try s.rewind(to: 1) }
     }
