@@ -15,24 +15,40 @@ import time
 
 lab, fixtures = sys.argv[1], sys.argv[2]
 transcript = b""
+cursor = 0   # where the next read_until looks from: just past the text the last one matched
 
 
 def read_until(fd, needle, timeout=120):
-    global transcript
+    """Waits until `needle` shows after the text the previous call matched (as pexpect's expect
+    does), or the timeout. Each wait is for an event on the screen, never for a guessed time: a
+    prompt matched here is the one printed after the last thing waited for, not an earlier one."""
+    global transcript, cursor
+    want = needle.encode()
     deadline = time.time() + timeout
-    while time.time() < deadline:
+    while True:
+        at = transcript.find(want, cursor)
+        if at >= 0:
+            cursor = at + len(want)
+            return True
+        if time.time() >= deadline:
+            return False
         r, _, _ = select.select([fd], [], [], 0.2)
         if r:
             try:
                 chunk = os.read(fd, 65536)
             except OSError:
-                break
-            if not chunk:
-                break
+                chunk = b""
+            if not chunk:   # the program is gone: nothing more will show
+                at = transcript.find(want, cursor)
+                if at >= 0:
+                    cursor = at + len(want)
+                return at >= 0
             transcript += chunk
-            if needle.encode() in transcript:
-                return True
-    return needle.encode() in transcript
+
+
+def start_transcript():
+    global transcript, cursor
+    transcript, cursor = b"", 0
 
 
 def fail(why):
@@ -55,11 +71,13 @@ if not read_until(fd, "help"):
 os.write(fd, b" step\r")
 if not read_until(fd, "example: step 5"):
     fail("help step")
+if not read_until(fd, "lab> "):
+    fail("no prompt after help step")
+# Each line typed once the prompt after the one before has shown.
 for line in ["set --size 48", f"content {fixtures}/content.png", f"style {fixtures}/style.png", "optimizer adam"]:
     os.write(fd, line.encode() + b"\r")
-    if not read_until(fd, "lab> ", 120) :
+    if not read_until(fd, "lab> ", 120):
         fail(line)
-    time.sleep(0.2)
 os.write(fd, b"run 100000 --every 5\r")
 if not read_until(fd, "iteration   10"):
     fail("run did not report")
@@ -71,9 +89,12 @@ if not read_until(fd, "lab> "):
 os.write(fd, b"history --last 2\r")
 if not read_until(fd, "snapshots kept"):
     fail("state lost after Ctrl-C")
+if not read_until(fd, "lab> "):
+    fail("no prompt after history")
 mark = len(transcript)
 os.write(fd, b"some half-typed line\x03")    # Ctrl-C at the prompt drops the line
-time.sleep(0.5)
+if not read_until(fd, "^C") or not read_until(fd, "lab> "):   # the shell's ^C, then a fresh prompt
+    fail("Ctrl-C at the prompt did not give a fresh prompt")
 os.write(fd, b"help rewind\r")
 if not read_until(fd, "usage:   rewind N"):
     fail("no output after Ctrl-C at the prompt")
@@ -85,7 +106,8 @@ if not read_until(fd, "(next runs it)"):
 os.write(fd, b"edit\r")
 if not read_until(fd, "press Enter"):
     fail("edit")
-time.sleep(0.3)
+if not read_until(fd, "lab> "):   # the prompt, the cell's commands already on its line
+    fail("no prompt after edit")
 os.write(fd, b"\r")
 if not read_until(fd, "working size"):
     fail("the edited cell's commands did not all run on Enter")
@@ -108,7 +130,7 @@ def sigint_ignored(pid):
 # between readline restoring the SIGINT disposition and Dispatch installing its handler).
 TRIALS = 6
 for trial in range(TRIALS):
-    transcript = b""
+    start_transcript()
     pid, fd = pty.fork()
     if pid == 0:
         os.execve(lab, [lab, "--out", os.path.join(home, "out")], env)
@@ -133,7 +155,7 @@ for trial in range(TRIALS):
 script = os.path.join(home, "script.lab")
 with open(script, "w") as f:
     f.write(f"set --size 32\ncontent {fixtures}/content.png\nstyle {fixtures}/style.png\nrun 100000 --every 1\nhelp step\n")
-transcript = b""
+start_transcript()
 pid, fd = pty.fork()
 if pid == 0:
     os.execve(lab, [lab, "--script", script, "--out", os.path.join(home, "out")], env)

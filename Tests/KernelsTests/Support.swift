@@ -13,9 +13,29 @@ func randomTensor(_ shape: [Int], _ rng: inout SeededRandom, in range: ClosedRan
     try! Tensor(shape: shape, data: randomArray(shape.reduce(1, *), &rng, in: range))
 }
 
-/// ‖a − b‖₂ / ‖b‖₂: a transposed or shifted result fails it, unlike mean/min/max.
-func relativeL2<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> Double {
-    precondition(a.count == b.count)
+// MARK: - Comparing arrays
+// This block is the same, word for word, in Tests/KernelsTests/Support.swift and
+// Tests/LabTests/Support.swift (two test targets cannot share a file): keep the two identical.
+
+/// Whether `a` and `b` can be compared at all: the same length, and not empty. If not, an issue
+/// is recorded at the caller's line and the comparison returns NaN, which fails `<`, `<=`, `>` and
+/// `>=` alike — a result of the wrong length, or none at all, can neither pass nor crash the run.
+func checkComparable<T>(_ a: [T], _ b: [T], _ what: String, _ sourceLocation: SourceLocation) -> Bool {
+    if a.count != b.count {
+        Issue.record("\(what): the arrays differ in length (\(a.count) vs \(b.count))", sourceLocation: sourceLocation)
+        return false
+    }
+    if a.isEmpty {
+        Issue.record("\(what): both arrays are empty, nothing was compared", sourceLocation: sourceLocation)
+        return false
+    }
+    return true
+}
+
+/// ‖a − b‖₂ / ‖b‖₂ (‖a − b‖₂ when b is all zeros): a transposed or shifted result fails it, unlike
+/// mean/min/max. NaN, with an issue recorded, when the lengths differ or the arrays are empty.
+func relativeL2<T: BinaryFloatingPoint>(_ a: [T], _ b: [T], sourceLocation: SourceLocation = #_sourceLocation) -> Double {
+    guard checkComparable(a, b, "relativeL2", sourceLocation) else { return .nan }
     var num = 0.0, den = 0.0
     for i in 0..<a.count {
         let d = Double(a[i]) - Double(b[i])
@@ -25,9 +45,10 @@ func relativeL2<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> Double {
     return den == 0 ? num.squareRoot() : (num / den).squareRoot()
 }
 
-/// max |a − b| / max |b|.
-func maxRelative<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> Double {
-    precondition(a.count == b.count)
+/// max |a − b| / max |b| (max |a − b| when b is all zeros). NaN, with an issue recorded, when the
+/// lengths differ or the arrays are empty.
+func maxRelative<T: BinaryFloatingPoint>(_ a: [T], _ b: [T], sourceLocation: SourceLocation = #_sourceLocation) -> Double {
+    guard checkComparable(a, b, "maxRelative", sourceLocation) else { return .nan }
     var worst = 0.0, scale = 0.0
     for i in 0..<a.count {
         worst = max(worst, abs(Double(a[i]) - Double(b[i])))
@@ -36,11 +57,19 @@ func maxRelative<T: BinaryFloatingPoint>(_ a: [T], _ b: [T]) -> Double {
     return scale == 0 ? worst : worst / scale
 }
 
+/// max |a − b|. NaN, with an issue recorded, when the lengths differ or the arrays are empty.
+func maxAbsDifference(_ a: [Double], _ b: [Double], sourceLocation: SourceLocation = #_sourceLocation) -> Double {
+    guard checkComparable(a, b, "maxAbsDifference", sourceLocation) else { return .nan }
+    var worst = 0.0
+    for i in 0..<a.count { worst = max(worst, abs(a[i] - b[i])) }
+    return worst
+}
+
 func expectClose<T: BinaryFloatingPoint>(_ actual: [T], _ expected: [T], relativeL2 tolerance: Double,
                                          _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(actual.count == expected.count, "\(what): sizes differ", sourceLocation: sourceLocation)
     guard actual.count == expected.count else { return }
-    let err = relativeL2(actual, expected)
+    let err = relativeL2(actual, expected, sourceLocation: sourceLocation)
     #expect(err <= tolerance, "\(what): relative L2 error \(err) > \(tolerance)", sourceLocation: sourceLocation)
 }
 
@@ -61,7 +90,7 @@ func expectGradientMatchesFiniteDifferences(
         probe[i] = x[i]
         numeric[i] = (up - down) / (2 * h)
     }
-    let err = maxRelative(gradient, numeric)
+    let err = maxRelative(gradient, numeric, sourceLocation: sourceLocation)
     #expect(err <= tolerance, "\(what): gradient differs from finite differences by \(err) (max, relative to largest)",
             sourceLocation: sourceLocation)
     // A gradient of all zeros would pass a relative check against a tiny numeric one.

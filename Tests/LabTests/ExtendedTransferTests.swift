@@ -22,27 +22,25 @@ struct StatisticsCase: Decodable {
     var target: GaussianStatistics { gaussianStatisticsReference(T, c: C, m: Mt) }
 }
 
-func maxAbsDifference(_ a: [Double], _ b: [Double]) -> Double { zip(a, b).map { abs($0 - $1) }.max() ?? 0 }
-
 @Suite("Style statistics losses")
 struct StyleStatisticsTests {
     @Test(arguments: StatisticsCase.all.map(\.name))
     func doubleReferenceMatchesNumPy(_ name: String) {
         let k = StatisticsCase.all.first { $0.name == name }!
         let stats = gaussianStatisticsReference(k.F, c: k.C, m: k.M, weights: k.weights)
-        #expect(maxAbsDifference(stats.mean, k.mean) < 1e-12)
-        #expect(maxAbsDifference(stats.covariance, k.cov) < 1e-12)
+        #expect(maxAbsDifference(stats.mean, k.mean) < Tolerance.statisticsFloat64)
+        #expect(maxAbsDifference(stats.covariance, k.cov) < Tolerance.statisticsFloat64)
         let ms = meanStdLossReference(k.F, c: k.C, m: k.M, weights: k.weights, target: k.target, wantGradient: true)
         let w2 = wassersteinLossReference(k.F, c: k.C, m: k.M, weights: k.weights, target: k.target, wantGradient: true)
         if k.name == "identical" {
-            #expect(abs(ms.loss) < 1e-12 && abs(w2.loss) < 1e-10, "\(ms.loss) \(w2.loss)")
+            #expect(abs(ms.loss) < Tolerance.meanStdLossFloat64 && abs(w2.loss) < Tolerance.wassersteinLossFloat64, "\(ms.loss) \(w2.loss)")
         } else {
-            expectRelative(ms.loss, k.ms_loss, 1e-12, "\(name) mean-std loss")
-            expectRelative(w2.loss, k.w2_loss, 1e-10, "\(name) W2 loss")
+            expectRelative(ms.loss, k.ms_loss, Tolerance.meanStdLossFloat64, "\(name) mean-std loss")
+            expectRelative(w2.loss, k.w2_loss, Tolerance.wassersteinLossFloat64, "\(name) W2 loss")
         }
         let scale = max(1e-3, k.w2_grad.map(abs).max()!)
-        #expect(maxAbsDifference(ms.gradient!, k.ms_grad) < 1e-10 * max(1, k.ms_grad.map(abs).max()!), "\(name) mean-std gradient")
-        #expect(maxAbsDifference(w2.gradient!, k.w2_grad) < 1e-8 * scale, "\(name) W2 gradient: \(maxAbsDifference(w2.gradient!, k.w2_grad))")
+        #expect(maxAbsDifference(ms.gradient!, k.ms_grad) < Tolerance.meanStdGradientFloat64 * max(1, k.ms_grad.map(abs).max()!), "\(name) mean-std gradient")
+        #expect(maxAbsDifference(w2.gradient!, k.w2_grad) < Tolerance.wassersteinGradientFloat64 * scale, "\(name) W2 gradient: \(maxAbsDifference(w2.gradient!, k.w2_grad))")
     }
 
     /// The float32 fast path (covariance and gradient through the Gram kernels, Newton–Schulz by GEMM).
@@ -55,16 +53,16 @@ struct StyleStatisticsTests {
         let (loss, g) = try wassersteinStyleLoss(x, weights: k.weights?.map(Float.init), target: target, wantGradient: true, compute)
         let scale = k.w2_grad.map(abs).max()!
         if k.name == "identical" {
-            #expect(abs(loss) < 1e-3 * k.T.map { $0 * $0 }.reduce(0, +) / Double(k.Mt), "\(loss)")
+            #expect(abs(loss) < Tolerance.wassersteinLossFloat32 * k.T.map { $0 * $0 }.reduce(0, +) / Double(k.Mt), "\(loss)")
         } else {
             // float32 Newton–Schulz stops at ‖I − ZY‖_F < 3e-3, and the loss is a difference of traces:
             // measured 1e-4 … 4.5e-4 here.
-            expectRelative(loss, k.w2_loss, 1e-3, "\(name) W2 loss (float32)")
-            #expect(maxAbsDifference(g!.data.map(Double.init), k.w2_grad) < 1e-3 * scale, "\(name) W2 gradient (float32)")
+            expectRelative(loss, k.w2_loss, Tolerance.wassersteinLossFloat32, "\(name) W2 loss (float32)")
+            #expect(maxAbsDifference(g!.data.map(Double.init), k.w2_grad) < Tolerance.wassersteinGradientFloat32 * scale, "\(name) W2 gradient (float32)")
         }
         let (ms, msg) = try meanStdStyleLoss(x, weights: k.weights?.map(Float.init), target: k.target, wantGradient: true)
-        #expect(abs(ms - k.ms_loss) <= 1e-5 * max(1, k.ms_loss))
-        #expect(maxAbsDifference(msg!.data.map(Double.init), k.ms_grad) < 1e-5 * max(1, k.ms_grad.map(abs).max()!))
+        #expect(abs(ms - k.ms_loss) <= Tolerance.meanStdFloat32 * max(1, k.ms_loss))
+        #expect(maxAbsDifference(msg!.data.map(Double.init), k.ms_grad) < Tolerance.meanStdFloat32 * max(1, k.ms_grad.map(abs).max()!))
     }
 
     /// Each loss's gradient against central differences of itself, in Double.
@@ -87,7 +85,7 @@ struct StyleStatisticsTests {
                     var up = f, down = f
                     up[i] += h; down[i] -= h
                     let numeric = (loss(up).0 - loss(down).0) / (2 * h)
-                    #expect(abs(numeric - g[i]) <= 1e-6 * max(1, abs(numeric)), "\(name) weights \(weights != nil) [\(i)]: \(g[i]) vs \(numeric)")
+                    #expect(abs(numeric - g[i]) <= Tolerance.finiteDifferencesFloat64 * max(1, abs(numeric)), "\(name) weights \(weights != nil) [\(i)]: \(g[i]) vs \(numeric)")
                 }
             }
         }
@@ -98,8 +96,8 @@ struct StyleStatisticsTests {
         let r = newtonSchulzSquareRoot(a, n: 3, tolerance: 1e-14, maxIterations: 100) { matrixProductReference($0, $1, n: 3) }
         let squared = matrixProductReference(r.root, r.root, n: 3)
         let identity = matrixProductReference(r.root, r.inverseRoot, n: 3)
-        #expect(maxAbsDifference(squared, a) < 1e-12)
-        #expect(maxAbsDifference(identity, [1, 0, 0, 0, 1, 0, 0, 0, 1]) < 1e-12)
+        #expect(maxAbsDifference(squared, a) < Tolerance.newtonSchulzFloat64)
+        #expect(maxAbsDifference(identity, [1, 0, 0, 0, 1, 0, 0, 0, 1]) < Tolerance.newtonSchulzFloat64)
     }
 }
 
@@ -116,7 +114,7 @@ struct ExtendedTransferTests {
         let atStyle = try s.evaluate(gradientOf: nil).breakdown
         #expect(atContent > 0)
         for term in atStyle.terms(.style) {
-            #expect(term.raw <= 1e-4 * atContent, "\(kind) \(term.label): \(term.raw) vs \(atContent) at the content")
+            #expect(term.raw <= Tolerance.styleLossAtStyleImage * atContent, "\(kind) \(term.label): \(term.raw) vs \(atContent) at the content")
         }
     }
 
@@ -143,7 +141,7 @@ struct ExtendedTransferTests {
         try s.setContentMask(folder + "/mask.png")
         let results = try s.gradientCheck(pixels: [(0, 10, 5), (1, 20, 30), (2, 5, 40)], step: 1e-2)
         for r in results {
-            #expect(r.relativeError < 2e-3, "\(kind) pixel (\(r.channel), \(r.y), \(r.x)): \(r.analytic) vs \(r.numeric)")
+            #expect(r.relativeError < Tolerance.sessionGradientCheck, "\(kind) pixel (\(r.channel), \(r.y), \(r.x)): \(r.analytic) vs \(r.numeric)")
         }
     }
 
@@ -156,8 +154,8 @@ struct ExtendedTransferTests {
             try RGBImage(width: 7, height: 5, pixels: [UInt8](repeating: 255, count: 105)).savePNG(folder + "/white.png")
             try s.setContentMask(folder + "/white.png")
             let (masked, g1) = try s.evaluate()
-            #expect(abs(masked.total - plain.total) <= 1e-6 * plain.total, "\(kind)")
-            #expect(relativeL2(g1!.data, g0!.data) < 1e-5, "\(kind)")
+            #expect(abs(masked.total - plain.total) <= Tolerance.allOnesMaskLoss * plain.total, "\(kind)")
+            #expect(relativeL2(g1!.data, g0!.data) < Tolerance.allOnesMaskGradient, "\(kind)")
         }
     }
 
@@ -179,7 +177,7 @@ struct ExtendedTransferTests {
             for c in 0..<3 { for y in rows { for x in 0..<w { e += Double(g.data[(c * h + y) * w + x] * g.data[(c * h + y) * w + x]) } } }
             return e
         }
-        #expect(energy((h / 2 + 2)..<h) < 1e-6 * energy(0..<(h / 2 - 2)))
+        #expect(energy((h / 2 + 2)..<h) < Tolerance.styleEnergyOutsideTheMask * energy(0..<(h / 2 - 2)))
     }
 
     /// A second style image with its own mask: each style term is the sum over the two regions.
@@ -207,8 +205,8 @@ struct ExtendedTransferTests {
         for method in [ColorMatching.cholesky, .pca, .symmetric] {
             let out = matchColorStatistics(style.pixels.map(Double.init), to: content.pixels.map(Double.init), method)
             let got = colorStatistics(out)
-            #expect(maxAbsDifference(got.mean, target.mean) < 1e-3 * target.mean.map(abs).max()!, "\(method) mean")
-            #expect(maxAbsDifference(got.covariance, target.covariance) < 1e-3 * target.covariance.map(abs).max()!, "\(method) covariance")
+            #expect(maxAbsDifference(got.mean, target.mean) < Tolerance.colorMatching * target.mean.map(abs).max()!, "\(method) mean")
+            #expect(maxAbsDifference(got.covariance, target.covariance) < Tolerance.colorMatching * target.covariance.map(abs).max()!, "\(method) covariance")
         }
         // PCA pairs the axes in order of variance and keeps their direction: a pixel brighter than
         // the style's mean stays brighter than the content's (a random pairing turned it to a hue).
@@ -240,11 +238,11 @@ struct ExtendedTransferTests {
             return a / (1 - Foundation.pow(beta, 3))
         }
         let shown = s.displayedImage!.data
-        #expect(maxAbsDifference(shown.map(Double.init), expected) < 1e-3)
+        #expect(maxAbsDifference(shown.map(Double.init), expected) < Tolerance.imageAverage)
         #expect(shown != s.combination!.data)
         // Rewinding restores the average too.
         try s.rewind(to: 1)
-        #expect(maxAbsDifference(s.displayedImage!.data.map(Double.init), iterates[0].map(Double.init)) < 1e-3)
+        #expect(maxAbsDifference(s.displayedImage!.data.map(Double.init), iterates[0].map(Double.init)) < Tolerance.imageAverage)
     }
 
     /// A rewind across a change of the loss or of the average's decay does not bring back state
@@ -301,9 +299,9 @@ struct ExtendedTransferTests {
         let damaged = Paths.temporaryDirectory() + "/damaged"
         try s.save(to: damaged)
         try Data([0, 0, 0, 0]).write(to: URL(fileURLWithPath: damaged + "/average.f32"))
-        let before = reopened.fingerprint
+        let before = reopened.state
         #expect(throws: SessionError.self) { try reopened.open(damaged) }
-        #expect(reopened.fingerprint == before)
+        #expect(reopened.state == before)
         try FileManager.default.removeItem(atPath: damaged + "/average.f32")
         #expect(throws: SessionError.self) { try reopened.open(damaged) }
         // Rewinding past the enlargement is refused with the reason.
@@ -328,12 +326,12 @@ struct ExtendedTransferTests {
         let flat = [Float](repeating: 3, count: 2 * 5 * 4)
         for filter in [PlaneFilter.bilinear, .bicubic] {
             let up = resizePlanes(flat, channels: 2, height: 5, width: 4, toHeight: 9, toWidth: 7, filter: filter)
-            #expect(up.count == 2 * 9 * 7 && up.allSatisfy { abs($0 - 3) < 1e-5 })
+            #expect(up.count == 2 * 9 * 7 && up.allSatisfy { abs($0 - 3) < Tolerance.resizeConstant })
         }
         // A ramp stays a ramp in the interior under bilinear enlargement by 2.
         let ramp = (0..<8).map { Float($0) }
         let twice = resizePlanes(ramp, channels: 1, height: 1, width: 8, toHeight: 1, toWidth: 16, filter: .bilinear)
-        #expect(abs(twice[5] - twice[4] - 0.5) < 1e-6)
+        #expect(abs(twice[5] - twice[4] - 0.5) < Tolerance.resizeRampStep)
     }
 
     @Test func scalesParseAndRefuseBadValues() throws {

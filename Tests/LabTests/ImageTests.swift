@@ -27,7 +27,7 @@ struct ImageTests {
         }
         // PNG is lossless: exact. PIL decodes JPEG with libjpeg-turbo too, but its DCT
         // settings may differ from the library default by one level.
-        #expect(worst <= (name.hasSuffix(".jpg") ? 2 : 0), "\(name): off by \(worst)")
+        #expect(worst <= (name.hasSuffix(".jpg") ? Tolerance.jpegLevels : 0), "\(name): off by \(worst)")
     }
 
     @Test func pngRoundTrip() throws {

@@ -66,7 +66,7 @@ struct ReferenceTests {
             let checksumScale = scale * Double(out.count).squareRoot()
             #expect(abs(got[4] - expected[4]) <= activationTolerance * checksumScale,
                     "\(backend) \(name) checksum: \(got[4]) vs \(expected[4])")
-            #expect(abs(got[5] - expected[5]) <= 1e-3, "\(backend) \(name) share of zeros")
+            #expect(abs(got[5] - expected[5]) <= Tolerance.zeroShare, "\(backend) \(name) share of zeros")
         }
         for name in ["block1_conv1", "block3_conv1", "block5_conv2"] {
             let expected = try ref.tensor("layer/\(name)")
