@@ -30,7 +30,7 @@ public enum ConvAlgorithm: String, CaseIterable, Sendable, CustomStringConvertib
 }
 
 /// How to compute: the backend, how many threads it may use, and the convolution algorithm.
-public struct Compute: Sendable {
+public struct Compute: Sendable, Equatable {
     public var backend: Backend
     public var threads: Int
     public var conv: ConvAlgorithm
@@ -43,6 +43,11 @@ public struct Compute: Sendable {
         self.threads = max(1, threads)
         self.conv = conv
         self.profiler = profiler
+    }
+
+    /// Equal settings: the backend, threads and algorithm a user chooses (a profiler is a measurement).
+    public static func == (a: Compute, b: Compute) -> Bool {
+        a.backend == b.backend && a.threads == b.threads && a.conv == b.conv
     }
 
     /// The algorithm a k×k convolution of x (C, H, W) into OC channels runs with (for a backward,

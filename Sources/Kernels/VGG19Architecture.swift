@@ -31,16 +31,62 @@ public enum VGG19Architecture {
         return layers
     }()
 
-    /// The (C, H, W) input of every conv layer for an image of `height` × `width`.
-    public static func convInputs(height: Int, width: Int) -> [(name: String, c: Int, h: Int, w: Int, oc: Int)] {
-        var h = height, w = width
-        var result: [(String, Int, Int, Int, Int)] = []
-        for layer in layers {
+    /// One layer at an image size: its input and output (C, H, W), parameters, forward FLOPs
+    /// (2·C·OC·9·H·W for a conv), and its receptive field's side and jump (input pixels between
+    /// neighbouring features):  conv: r += 2j;  2×2 pool, stride 2: r += j, j *= 2.
+    public struct Shape: Sendable {
+        public let layer: VGG19Layer
+        public let input: (c: Int, h: Int, w: Int)
+        public let output: (c: Int, h: Int, w: Int)
+        public let parameters: Int
+        public let flops: Double
+        public let receptiveField: Int
+        public let jump: Int
+    }
+
+    /// The one walk of the architecture's shapes, layer by layer, for an image of `height` × `width`:
+    /// the shapes, FLOPs, receptive fields and memory estimate all read it.
+    public static func shapes(height: Int, width: Int) -> [Shape] {
+        var c = 3, h = height, w = width, r = 1, j = 1
+        return layers.map { layer in
+            let input = (c, h, w)
             switch layer {
-            case .conv(let name, let c, let oc): result.append((name, c, h, w, oc))
-            case .pool: h /= 2; w /= 2
+            case .conv(_, let ic, let oc):
+                r += 2 * j
+                c = oc
+                return Shape(layer: layer, input: input, output: (oc, h, w), parameters: oc * ic * 9 + oc,
+                             flops: 2 * Double(oc * ic * 9 * h * w), receptiveField: r, jump: j)
+            case .pool:
+                r += j
+                j *= 2
+                h /= 2
+                w /= 2
+                return Shape(layer: layer, input: input, output: (c, h, w), parameters: 0, flops: 0, receptiveField: r, jump: j)
             }
         }
-        return result
+    }
+
+    /// The (C, H, W) input of every conv layer for an image of `height` × `width`.
+    public static func convInputs(height: Int, width: Int) -> [(name: String, c: Int, h: Int, w: Int, oc: Int)] {
+        shapes(height: height, width: width).compactMap { s in
+            guard case .conv(let name, let c, let oc) = s.layer else { return nil }
+            return (name, c, s.input.h, s.input.w, oc)
+        }
+    }
+
+    /// Runs the layers in order up to index `last` on a value of any kind — float32 tensors with the
+    /// fast kernels (VGG19.forward), float64 arrays with the plain loops (the gradient check) — each
+    /// layer's arithmetic given by `conv` (name, C, OC, input) and `pool` (name, input); `visit` sees
+    /// every output. Stops early when `visit` returns false.
+    public static func forward<X>(_ input: X, through last: Int, conv: (String, Int, Int, X) throws -> X,
+                                  pool: (String, X) throws -> X, visit: (VGG19Layer, X) throws -> Bool) rethrows {
+        var x = input
+        for layer in layers.prefix(last + 1) {
+            switch layer {
+            case .conv(let name, let c, let oc): x = try conv(name, c, oc, x)
+            case .pool(let name): x = try pool(name, x)
+            }
+            if try !visit(layer, x) { return }
+        }
     }
 }

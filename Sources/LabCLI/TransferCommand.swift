@@ -3,60 +3,49 @@ import Kernels
 import Lab
 
 enum TransferCommand {
-    static let usage = """
-    usage: lab transfer CONTENT STYLE --out PREFIX [--iterations 4000] [--every 100] [options]
+    /// What `lab transfer` was asked for besides the transfer options.
+    struct Plan {
+        var content: String, style: String, prefix: String
+        var iterations = "4000"
+        var scales: String? = nil
+        var every = 100
+        var digits = 2
+        var showTerms = false
+    }
 
-    Runs the Keras example's loop: prints `Iteration N: loss=X` and saves PREFIX_at_iteration_N.png
-    every --every iterations. Ctrl-C stops after the current iteration and saves the last image.
-
-    options:
-      --terms                     also print every loss term, weighted, at each report
-      --digits N                  decimals of the loss in the report lines (2, as the example prints)
-      --scales 128,256,512 | 128..512   coarse to fine: run at each size in turn, each
-                                  from the last one's result enlarged (FROM..TO: sizes √2
-                                  apart); --iterations then gives one count per scale
-                                  (200,100,50) or one for all
-    \(TransferOptions.help)
-    """
-
-    static func main(_ words: [String]) -> Int32 {
-        if words.contains("--help") || words.contains("-h") { print(usage); return 0 }
-        let a: Arguments
-        do {
-            a = try Arguments.parse(words, options: TransferOptions.valueOptions + ["out", "iterations", "every", "digits", "scales"],
-                                    flags: TransferOptions.flagOptions + ["terms"])
-        } catch { return failure("\(error)\n\(usage.split(separator: "\n").first!)") }
-        guard a.positional.count == 2 else {
-            return failure("transfer needs CONTENT and STYLE images\n\(usage.split(separator: "\n").first!)")
-        }
-        guard let prefix = a.value("out") else { return failure("transfer needs --out PREFIX") }
+    static func main(_ plan: Plan, _ options: Arguments) -> Int32 {
         do {
             var run = TransferRun()
-            run.prefix = prefix
-            if let text = a.value("scales") {
+            run.prefix = plan.prefix
+            if let text = plan.scales {
                 let sizes = try TransferRun.parseScales(text)
-                let counts = try TransferRun.parseIterations(a.value("iterations") ?? "4000", scales: sizes.count)
+                let counts = try TransferRun.parseIterations(plan.iterations, scales: sizes.count)
                 run.scales = Array(zip(sizes, counts)).map { (rows: $0.0, iterations: $0.1) }
             } else {
-                run.iterations = try a.int("iterations", default: 4000, in: 0...10_000_000)
+                guard let n = Int(plan.iterations), (0...10_000_000).contains(n) else {
+                    throw UsageError("--iterations needs a whole number in 0…10000000, got '\(plan.iterations)'")
+                }
+                run.iterations = n
             }
-            run.every = try a.int("every", default: 100, in: 1...10_000_000)
-            run.lossDecimals = try a.int("digits", default: 2, in: 0...12)
+            guard (1...10_000_000).contains(plan.every) else { throw UsageError("--every needs a whole number in 1…10000000") }
+            guard (0...12).contains(plan.digits) else { throw UsageError("--digits needs a whole number in 0…12") }
+            run.every = plan.every
+            run.lossDecimals = plan.digits
             let clock = Date()
             let vgg = try VGG19()
             let session = TransferSession(vgg: vgg)
-            try session.loadContent(a.positional[0])
-            try session.loadStyle(a.positional[1])
-            try TransferOptions.apply(a, to: session)
-            let folder = (prefix as NSString).deletingLastPathComponent
+            try session.loadContent(plan.content)
+            try session.loadStyle(plan.style)
+            try TransferOptions.apply(options, to: session)
+            let folder = (plan.prefix as NSString).deletingLastPathComponent
             if !folder.isEmpty { try AtomicFile.createFolder(folder) }
             let size = session.workingSize!
-            let plan = run.scales.isEmpty ? "\(size.width)×\(size.height), \(run.iterations) iterations"
+            let schedule = run.scales.isEmpty ? "\(size.width)×\(size.height), \(run.iterations) iterations"
                 : "scales " + run.scales.map { "\($0.rows) rows × \($0.iterations)" }.joined(separator: ", ")
-            FileHandle.standardError.write(Data("transfer at \(plan), \(session.optimizer.name), backend \(session.compute.backend)\n".utf8))
+            FileHandle.standardError.write(Data("transfer at \(schedule), \(session.optimizer.name), backend \(session.compute.backend)\n".utf8))
             let interruption = Interruption(catchingSIGINT: true)
             let bar = ProgressBar(enabled: isatty(2) == 1)
-            let showTerms = a.has("terms")
+            let showTerms = plan.showTerms
             let outcome = run.run(session, interruption: interruption, report: { line in
                 bar.clear()
                 // Unbuffered, so a pipe sees each line when it happens.

@@ -4,9 +4,9 @@ import Kernels
 import Lab
 
 // `lab` — NST Lab's command line. Subcommands on swift-argument-parser (generated --help for each,
-// --version, `lab --generate-completion-script bash|zsh|fish`); each hands its words to the code
-// that tests drive directly. The transfer options are defined once (TransferOptions), for
-// `lab transfer` and the shell's `set` alike; the help below prints that one definition.
+// --version, `lab --generate-completion-script bash|zsh|fish`); each hands what it parsed to the
+// code that tests drive directly. The transfer options are defined once (TransferOptions.all), for
+// `lab transfer` (VocabularyOptions declares them to argument-parser) and the shell's `set` alike.
 
 keepFreedMemoryForReuse()
 
@@ -16,7 +16,7 @@ struct NSTLab: ParsableCommand {
         abstract: "NST Lab — neural style transfer (Gatys et al. 2015, as the Keras example computes it), one step at a time.",
         discussion: "With no subcommand, the interactive shell; inside it, `help` lists the commands.",
         version: NSTLabVersion.current,
-        subcommands: [ShellCommand.self, Transfer.self, Bench.self, Run.self, LessonCommand.self],
+        subcommands: [ShellCommand.self, Transfer.self, Bench.self, Run.self, LessonCommand.self, VocabularyCommand.self],
         defaultSubcommand: ShellCommand.self)
 }
 
@@ -38,23 +38,26 @@ struct ShellCommand: ParsableCommand {
 struct Transfer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The Keras example's loop: prints `Iteration N: loss=X` and saves PREFIX_at_iteration_N.png every --every iterations.",
-        discussion: "Ctrl-C stops after the current iteration and saves the last image.\n\n"
-            + "Transfer options (the same as the shell's `set`):\n" + TransferOptions.help)
-    @Argument(help: "The content image (PNG or JPEG).") var content: String
-    @Argument(help: "The style image.") var style: String
+        discussion: "Ctrl-C stops after the current iteration and saves the last image. The transfer options are "
+            + "the shell's `set` options; lab transfer starts from --preset keras --size 400.")
+    @Argument(help: "The content image (PNG or JPEG).", completion: .file()) var content: String
+    @Argument(help: "The style image.", completion: .file()) var style: String
     @Option(help: "Where results go: PREFIX_at_iteration_N.png.") var out: String
     @Option(help: "Iterations to run (with --scales: one count per scale, 200,100,50, or one for all).") var iterations = "4000"
     @Option(help: "Coarse to fine: sizes in rows, 128,256,512, or 128..512 for sizes √2 apart.") var scales: String?
     @Option(help: "Report and save every N iterations.") var every = 100
     @Option(help: "Decimals of the loss in the report lines (the example prints 2).") var digits = 2
     @Flag(help: "Also print every loss term, weighted, at each report.") var terms = false
-    @Argument(parsing: .allUnrecognized, help: "Transfer options, as listed above.") var options: [String] = []
+    @OptionGroup(title: "Transfer options") var options: VocabularyOptions
 
     func run() throws {
-        var words = [content, style, "--out", out, "--iterations", iterations, "--every", "\(every)", "--digits", "\(digits)"]
-        if terms { words.append("--terms") }
-        if let scales { words += ["--scales", scales] }
-        throw ExitCode(TransferCommand.main(words + options))
+        var plan = TransferCommand.Plan(content: content, style: style, prefix: out)
+        plan.iterations = iterations
+        plan.scales = scales
+        plan.every = every
+        plan.digits = digits
+        plan.showTerms = terms
+        throw ExitCode(TransferCommand.main(plan, options.arguments))
     }
 }
 
@@ -81,6 +84,13 @@ struct LessonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "lesson", abstract: "The shell, with lesson N open (the list without N).")
     @Argument(help: "The lesson's number.") var number: String?
     func run() throws { throw ExitCode(ShellMain.main([], openLesson: number)) }
+}
+
+struct VocabularyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vocabulary", abstract: "Every word the shell knows, as a libFuzzer dictionary (Fuzz/run uses it).",
+        shouldDisplay: false)
+    func run() throws { print(Vocabulary.fuzzDictionary, terminator: "") }
 }
 
 NSTLab.main()

@@ -6,13 +6,18 @@ import Testing
 /// A shell whose output is collected, on the real weights, writing pictures to a temporary folder.
 final class ShellHarness: @unchecked Sendable {
     var text = ""
+    /// Called with each piece of output as it is printed, on the thread running the command.
+    var onOutput: ((String) -> Void)? = nil
     let shell: Shell
     let outputDirectory = Paths.temporaryDirectory()
 
     init(weights: String = Paths.weights) {
         var sink: ((String) -> Void)? = nil
         shell = Shell(output: { sink?($0) }, color: false, columns: 80, outputDirectory: outputDirectory, weightsPath: weights)
-        sink = { [unowned self] in self.text += $0 }
+        sink = { [unowned self] in
+            self.text += $0
+            self.onOutput?($0)
+        }
     }
 
     /// Runs one line and returns what it printed.
@@ -21,6 +26,31 @@ final class ShellHarness: @unchecked Sendable {
         let start = text.endIndex
         let outcome = shell.execute(line)
         return (outcome, String(text[start...]))
+    }
+
+    /// Interrupts the shell, as Ctrl-C would, as soon as its output contains `event`: a point the
+    /// test sees the command reach, not a guess at how long it takes to get there. Should the event
+    /// never show, the shell is interrupted at the deadline anyway, so a broken run fails its test
+    /// instead of hanging the suite. Call the returned function once the command is back: it stops
+    /// watching and says whether the event was seen (false: interrupted by the deadline, or not at all).
+    func interrupt(whenOutputContains event: String, deadline seconds: Double = 300) -> () -> Bool {
+        let seen = SharedFlag()
+        let interruption = shell.interruption
+        onOutput = { piece in
+            if !seen.isSet && piece.contains(event) {
+                seen.set()
+                interruption.interrupt()
+            }
+        }
+        let watchdog = DispatchWorkItem {
+            if !seen.isSet { interruption.interrupt() }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: watchdog)
+        return { [self] in
+            watchdog.cancel()
+            onOutput = nil
+            return seen.isSet
+        }
     }
 
     func loaded() -> ShellHarness {
@@ -32,13 +62,31 @@ final class ShellHarness: @unchecked Sendable {
     }
 }
 
+/// A flag any thread may set and read.
+final class SharedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    var isSet: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+
+    func set() {
+        lock.lock()
+        value = true
+        lock.unlock()
+    }
+}
+
 @Suite("Shell commands", .serialized)
 struct ShellTests {
     @Test func helpListsEveryCommandByTopic() {
         let h = ShellHarness()
         let (outcome, out) = h.run("help")
         #expect(outcome == .ok)
-        for topic in CommandTable.topics { #expect(out.contains("\(topic):")) }
+        for topic in Topic.allCases { #expect(out.contains("\(topic.rawValue):")) }
         for c in CommandTable.all { #expect(out.contains("  \(c.name)"), "help lacks \(c.name)") }
         #expect(!h.shell.hasSession, "help must not need the weights")
     }
@@ -53,11 +101,58 @@ struct ShellTests {
         """)
     }
 
-    @Test func everyCommandHasUsageAndAWorkingExampleName() {
+    /// Every command has a summary, a usage and an example, and the example — the whole line, not
+    /// just its first word — is one the shell takes as that command: it tokenizes, it names the
+    /// command, its options and flags are ones the command takes (each option with its value), its
+    /// words are of the kind the command completes (layers, commands, a fixed list), and a command
+    /// whose usage takes no arguments is shown with none.
+    @Test func everyCommandHasUsageAndAWorkingExample() {
+        let shell = ShellHarness().shell
         for c in CommandTable.all {
             #expect(!c.summary.isEmpty && !c.usage.isEmpty && !c.example.isEmpty)
-            #expect(c.example.split(separator: " ").first.map(String.init) == c.name, "\(c.name)'s example runs another command")
             #expect(c.usage.hasPrefix(c.name))
+            let words: [String]
+            do {
+                words = try shell.tokenize(c.example)
+            } catch {
+                Issue.record("\(c.name)'s example '\(c.example)' does not tokenize: \(error)")
+                continue
+            }
+            guard words.first == c.name else {
+                Issue.record("\(c.name)'s example '\(c.example)' runs another command")
+                continue
+            }
+            let rest = Array(words.dropFirst())
+            if c.usage == c.name {
+                #expect(rest.isEmpty, "\(c.name) takes no arguments; its example '\(c.example)' gives some")
+            }
+            if c.rawArguments {
+                // The words reach the command unparsed; the first names one of the forms its usage lists.
+                let forms = c.usage.split(separator: " ").map(String.init)
+                #expect(rest.first.map { forms.contains($0) } == true, "\(c.name)'s example '\(c.example)' is none of: \(c.usage)")
+                continue
+            }
+            let arguments: Arguments
+            do {
+                arguments = try Arguments.parse(rest, options: c.options, flags: c.flags)
+            } catch {
+                Issue.record("\(c.name)'s example '\(c.example)' is refused: \(error)")
+                continue
+            }
+            switch c.completes {
+            case .words(let list):
+                for word in arguments.positional {
+                    #expect(list.contains(word), "\(c.name)'s example '\(c.example)': '\(word)' is not one of \(list)")
+                }
+            case .layers:
+                #expect(arguments.positional.first.map { VGG19.isKnownLayer($0) } == true,
+                        "\(c.name)'s example '\(c.example)' names no VGG19 layer")
+            case .commands:
+                #expect(arguments.positional.allSatisfy { CommandTable.find($0) != nil },
+                        "\(c.name)'s example '\(c.example)' names an unknown command")
+            case .none, .files:
+                break
+            }
         }
         let names = CommandTable.all.flatMap { [$0.name] + $0.aliases }
         #expect(Set(names).count == names.count, "a name is used twice")
@@ -166,8 +261,10 @@ struct ShellTests {
         let h = ShellHarness().loaded()
         h.run("optimizer adam")
         let shell = h.shell
-        DispatchQueue.global().asyncAfter(deadline: .now() + 1.0) { shell.interruption.interrupt() }
-        let (outcome, out) = h.run("run 100000 --every 1000")
+        // Ctrl-C once the run has printed its first iteration (an event the test sees, not a guessed time).
+        let interrupted = h.interrupt(whenOutputContains: "iteration    1 ")
+        let (outcome, out) = h.run("run 100000 --every 1")
+        #expect(interrupted(), "the run never printed its first iteration: \(out.suffix(300))")
         #expect(outcome == .ok, "\(out)")
         let s = try shell.session()
         #expect(out.contains("interrupted after iteration \(s.iteration)"))

@@ -6,6 +6,12 @@ public struct Arguments: Sendable {
     public var values: [String: [String]] = [:]
     public var flags: Set<String> = []
 
+    public init(positional: [String] = [], values: [String: [String]] = [:], flags: Set<String> = []) {
+        self.positional = positional
+        self.values = values
+        self.flags = flags
+    }
+
     public func value(_ name: String) -> String? { values[name]?.last }
     public func all(_ name: String) -> [String] { values[name] ?? [] }
     public func has(_ name: String) -> Bool { flags.contains(name) || values[name] != nil }

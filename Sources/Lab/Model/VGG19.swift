@@ -75,36 +75,30 @@ public final class VGG19: @unchecked Sendable {
         var outputs: [String: Tensor] = [:]
         var pre: [String: Tensor] = [:]
         var computed: [String] = []
-        var x = image
-        for layer in VGG19Architecture.layers.prefix(deepest + 1) {
-            switch layer {
-            case .conv(let name, let c, let oc):
-                let w = weights[name]!
-                let (h, wd) = (x.shape[1], x.shape[2])
-                let algorithm = compute.convAlgorithm(c: c, h: h, w: wd, oc: oc, k: 3, backward: false)
-                let flops = 2.0 * Double(c * oc * 9 * h * wd)
-                if keepPreActivations {
-                    let z = try compute.timed(name, "conv", algorithm: "\(algorithm)", flops: flops) {
-                        try conv2d(x, weight: w.weight, bias: w.bias, compute)
-                    }
-                    pre[name] = z
-                    x = compute.timed(name, "relu") { relu(z) }
-                } else {
-                    // The ReLU is fused into the convolution's last pass.
-                    x = try compute.timed(name, "conv+relu", algorithm: "\(algorithm)", flops: flops) {
-                        try conv2d(x, weight: w.weight, bias: w.bias, relu: true, compute)
-                    }
+        try VGG19Architecture.forward(image, through: deepest, conv: { name, c, oc, x in
+            let w = weights[name]!
+            let (h, wd) = (x.shape[1], x.shape[2])
+            let algorithm = compute.convAlgorithm(c: c, h: h, w: wd, oc: oc, k: 3, backward: false)
+            let flops = 2.0 * Double(c * oc * 9 * h * wd)
+            guard keepPreActivations else {
+                // The ReLU is fused into the convolution's last pass.
+                return try compute.timed(name, "conv+relu", algorithm: "\(algorithm)", flops: flops) {
+                    try conv2d(x, weight: w.weight, bias: w.bias, relu: true, compute)
                 }
-            case .pool:
-                guard x.shape[1] >= 2, x.shape[2] >= 2 else {
-                    throw LabError.imageTooSmall(layer.name, x.shape)
-                }
-                let input = x
-                x = try compute.timed(layer.name, "\(pooling) pool") { try pool2x2(input, pooling, compute) }
             }
+            let z = try compute.timed(name, "conv", algorithm: "\(algorithm)", flops: flops) {
+                try conv2d(x, weight: w.weight, bias: w.bias, compute)
+            }
+            pre[name] = z
+            return compute.timed(name, "relu") { relu(z) }
+        }, pool: { name, x in
+            guard x.shape[1] >= 2, x.shape[2] >= 2 else { throw LabError.imageTooSmall(name, x.shape) }
+            return try compute.timed(name, "\(pooling) pool") { try pool2x2(x, pooling, compute) }
+        }, visit: { layer, x in
             outputs[layer.name] = x
             computed.append(layer.name)
-        }
+            return true
+        })
         return Activations(input: image, pooling: pooling, outputs: outputs, preActivations: pre, computedLayers: computed)
     }
 

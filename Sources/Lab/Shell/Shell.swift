@@ -24,8 +24,6 @@ public final class Shell: @unchecked Sendable {
     var warnedAboutDivergence = false
     /// How many lesson cells are running (a cell runs its commands through `execute`).
     var cellDepth = 0
-    /// Commands that move through a lesson: refused inside a cell, which would otherwise re-run itself.
-    static let lessonNavigation: Set<String> = ["lesson", "next", "back", "where", "edit", "hint", "solution"]
 
     /// Lessons: where they are, where progress is kept, which one is open.
     public var lessonsFolder = ProjectFiles.locate("lessons")
@@ -160,10 +158,10 @@ public final class Shell: @unchecked Sendable {
                                         pictures: capturedPictures, failed: !succeeded, prose: pendingProse))
                 pendingProse = nil
             }
-            if command.name != "expect", !Shell.lessonNavigation.contains(command.name) { lastWorkOutput = capture }
+            if command.name != "expect", !CommandTable.lessonNavigation.contains(command.name) { lastWorkOutput = capture }
             if command.name != "expect", cellOutput != nil { cellOutput! += capture }
         }
-        if cellDepth > 0, Shell.lessonNavigation.contains(command.name) {
+        if cellDepth > 0, CommandTable.lessonNavigation.contains(command.name) {
             return fail("\(command.name) cannot run inside a lesson cell")
         }
         do {
@@ -307,8 +305,7 @@ extension Shell {
         case "pictures": return PictureMode.allCases.map(\.rawValue)
         case "scale": return Pictures.GramScale.allCases.map(\.rawValue)
         case "term":
-            let styleLayers = loadedSession?.configuration.loss.styleLayers.map(\.name) ?? []
-            return ["total", "content", "style", "tv"] + styleLayers.map { "style:" + $0 }
+            return TermSelection.names(loadedSession?.configuration.loss ?? LossConfiguration())
         case "content-layers", "style-layers": return VGG19.layerNames
         default: return []
         }

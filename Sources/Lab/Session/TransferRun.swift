@@ -102,52 +102,52 @@ public struct TransferRun {
         var saved: [String] = []
         var done = 0
         let iterations = scales.isEmpty ? self.iterations : scales.reduce(0) { $0 + $1.iterations }
-        // The iteration after which each later scale begins.
-        var boundaries: [Int: Int] = [:]
-        var start = 0
-        for (k, scale) in scales.enumerated() {
-            if k == 0 {
-                do { try session.configure { $0.rows = scale.rows } } catch {
-                    return Outcome(completed: 0, interrupted: false, saved: [], error: "\(error)")
-                }
-            } else {
-                boundaries[start] = scale.rows
+        if let first = scales.first {
+            do { try session.configure { $0.rows = first.rows } } catch {
+                return Outcome(completed: 0, interrupted: false, saved: [], error: "\(error)")
             }
-            start += scale.iterations
         }
         func save(_ i: Int) throws {
             let path = "\(prefix)_at_iteration_\(i).png"
             try session.resultImage().savePNG(path)
             saved.append(path)
         }
-        for i in 1...max(1, iterations) where iterations > 0 {
-            if interruption.isSet {
-                // Stopped between iterations: keep what was reached.
-                var note = ""
-                if done > 0, done % every != 0 {
-                    do { try save(session.iteration); note = "; last image saved" } catch { note = "; the last image could not be saved (\(error))" }
-                }
-                report("interrupted after iteration \(session.iteration)\(note)")
-                return Outcome(completed: done, interrupted: true, saved: saved, error: nil)
+        // Stopped between iterations (Ctrl-C): keep what was reached, and its image.
+        func interrupted() -> Outcome {
+            var note = ""
+            if done > 0, done % every != 0 {
+                do {
+                    try save(session.iteration)
+                    note = "; last image saved"
+                } catch { note = "; the last image could not be saved (\(error))" }
             }
-            do {
-                if let rows = boundaries[done] {
-                    try session.upscale(to: rows)
+            report("interrupted after iteration \(session.iteration)\(note)")
+            return Outcome(completed: done, interrupted: true, saved: saved, error: nil)
+        }
+        // Each scale's iterations through the session's one loop; between scales, the image is enlarged.
+        let segments = scales.isEmpty ? [(rows: 0, iterations: iterations)] : scales
+        do {
+            for (k, segment) in segments.enumerated() {
+                if k > 0 {
+                    if interruption.isSet { return interrupted() }
+                    try session.upscale(to: segment.rows)
                     let size = session.workingSize!
                     report("scale \(size.width)×\(size.height) from iteration \(done + 1)")
                 }
-                let record = try session.step()
-                done += 1
-                progress(done, iterations, record)
-                if i % every == 0 {
-                    let loss = lossDecimals.map { String(format: "%.\($0)f", record.total) } ?? formatLoss(record.total)
-                    report("Iteration \(i): loss=\(loss)")
-                    try save(session.iteration)
+                let taken = try session.iterate(segment.iterations, shouldStop: { interruption.isSet }) { record in
+                    done += 1
+                    progress(done, iterations, record)
+                    if done % every == 0 {
+                        let loss = lossDecimals.map { String(format: "%.\($0)f", record.total) } ?? formatLoss(record.total)
+                        report("Iteration \(done): loss=\(loss)")
+                        try save(session.iteration)
+                    }
                 }
-            } catch {
-                if done > 0, done % every != 0 { try? save(session.iteration) }
-                return Outcome(completed: done, interrupted: false, saved: saved, error: "\(error)")
+                if taken < segment.iterations { return interrupted() }
             }
+        } catch {
+            if done > 0, done % every != 0 { try? save(session.iteration) }
+            return Outcome(completed: done, interrupted: false, saved: saved, error: "\(error)")
         }
         if saveFinal, done > 0, done % every != 0 {
             do { try save(session.iteration) } catch {

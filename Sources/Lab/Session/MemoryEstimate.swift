@@ -14,19 +14,10 @@ public struct MemoryEstimate: Sendable {
     public static func step(configuration c: TransferConfiguration, width: Int, height: Int, styleCount: Int,
                             optimizerVectors: Int, snapshotBudget: Int) -> MemoryEstimate {
         let deepest = c.loss.layers.compactMap { VGG19.index(of: $0) }.max() ?? 0
-        var activations = 0, largest = 0, channels = 3
-        var h = height, w = width
-        for (i, layer) in VGG19Architecture.layers.enumerated() where i <= deepest {
-            switch layer {
-            case .conv(_, _, let oc):
-                channels = oc
-                activations += oc * h * w
-                largest = max(largest, oc * h * w)
-            case .pool:
-                h /= 2; w /= 2
-                activations += channels * h * w
-            }
-        }
+        // Every layer output up to the deepest is held for the backward; the largest conv output twice more.
+        let outputs = VGG19Architecture.shapes(height: height, width: width).prefix(deepest + 1)
+        let activations = outputs.reduce(0) { $0 + $1.output.c * $1.output.h * $1.output.w }
+        let largest = outputs.filter { $0.parameters > 0 }.map { $0.output.c * $0.output.h * $0.output.w }.max() ?? 0
         let image = 3 * width * height
         let styleImage = Int(Double(image) * c.styleScale * c.styleScale)
         var parts: [(String, Int)] = [

@@ -76,6 +76,8 @@ public struct TransferConfiguration: Equatable, Sendable, Codable {
 
 /// What the targets depend on: when this changes they are computed again; otherwise never.
 struct TargetKey: Equatable {
+    /// The kinds of term the loss has (a kind switched on may need targets of its own).
+    var termKinds: [TermKind]
     var contentLayers: [String]
     var styleLayers: [String]
     var pooling: Pooling

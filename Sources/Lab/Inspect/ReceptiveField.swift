@@ -11,16 +11,8 @@ import Kernels
 
 public enum ReceptiveField {
     /// Every layer's receptive field side and jump, in network order.
-    public static let sizes: [(layer: String, size: Int, jump: Int)] = {
-        var r = 1, j = 1
-        return VGG19Architecture.layers.map { layer in
-            switch layer {
-            case .conv: r += 2 * j
-            case .pool: r += j; j *= 2
-            }
-            return (layer.name, r, j)
-        }
-    }()
+    public static let sizes: [(layer: String, size: Int, jump: Int)] =
+        VGG19Architecture.shapes(height: 1, width: 1).map { ($0.layer.name, $0.receptiveField, $0.jump) }
 
     public static func size(of layer: String) -> Int? { sizes.first { $0.layer == layer }?.size }
 
@@ -29,13 +21,10 @@ public enum ReceptiveField {
     public static func region(layer: String, x: Int, y: Int, height: Int, width: Int) throws -> (x0: Int, y0: Int, x1: Int, y1: Int) {
         guard let end = VGG19Architecture.layers.firstIndex(where: { $0.name == layer }) else { throw LabError.unknownLayer(layer) }
         let path = VGG19Architecture.layers[...end]
-        // The spatial size before each layer, walking forward.
-        var sizes: [(h: Int, w: Int)] = []
-        var h = height, w = width
-        for l in path {
-            sizes.append((h, w))
-            if case .pool = l { h /= 2; w /= 2 }
-        }
+        // The spatial size before each layer, and the layer's own.
+        let shapes = VGG19Architecture.shapes(height: height, width: width)
+        let sizes = shapes[...end].map { (h: $0.input.h, w: $0.input.w) }
+        let (h, w) = (shapes[end].output.h, shapes[end].output.w)
         guard (0..<w).contains(x), (0..<h).contains(y) else {
             throw SessionError.invalid("\(layer) is \(w)×\(h) at this size: (\(x), \(y)) is outside it")
         }

@@ -1,10 +1,11 @@
 import Kernels
 
 /// The state after one iteration: enough to rewind to it exactly.
-public struct Snapshot: Sendable {
+public struct Snapshot: Sendable, Equatable {
     public let iteration: Int
     public let combination: Tensor
-    public let optimizer: any Optimizer
+    let optimizerValue: OptimizerValue
+    public var optimizer: any Optimizer { optimizerValue.value }
     let breakdownAtCurrent: LossBreakdown?
     /// The image average (--ema) and how many iterations it has seen.
     var average: Tensor? = nil
@@ -14,6 +15,16 @@ public struct Snapshot: Sendable {
     var averageDecay = 0.0
     var objectiveGeneration = 0
 
+    init(iteration: Int, combination: Tensor, optimizer: any Optimizer, breakdownAtCurrent: LossBreakdown?,
+         average: Tensor?, averageSteps: Int) {
+        self.iteration = iteration
+        self.combination = combination
+        self.optimizerValue = OptimizerValue(optimizer)
+        self.breakdownAtCurrent = breakdownAtCurrent
+        self.average = average
+        self.averageSteps = averageSteps
+    }
+
     var bytes: Int { combination.count * 4 + optimizer.stateBytes + (average?.count ?? 0) * 4 }
 }
 
@@ -21,7 +32,7 @@ public struct Snapshot: Sendable {
 /// are thinned (the one whose removal leaves the smallest gap goes first), so recent iterations
 /// stay exact and older ones are kept at growing intervals. The initial image and the latest
 /// iteration are always kept.
-public struct SnapshotStore: Sendable {
+public struct SnapshotStore: Sendable, Equatable {
     public let budgetBytes: Int
     private(set) var kept: [Snapshot] = []   // ascending iteration
     public private(set) var totalBytes = 0

@@ -15,13 +15,12 @@ public struct GradientCheckResult: Sendable {
 }
 
 /// The total loss at x (3, H, W), in Double, through the generic reference kernels — the same
-/// list of terms (`LossConfiguration.terms`) the float32 loss walks, each evaluated in plain loops.
+/// list of terms (`LossConfiguration.terms`) the float32 loss walks, each by its kind's reference.
 struct DoubleReferenceLoss {
     let weights: [String: (w: [Double], b: [Double], c: Int, oc: Int)]
     let configuration: LossConfiguration
-    let contentTargets: [String: [Double]]
     let targets: LossTargets
-    /// Each group's target Gram matrices in Double, converted once (the check evaluates many times).
+    let contentTargets: [String: [Double]]
     let styleGrams: [[String: [Double]]]
 
     init(vgg: VGG19, configuration: LossConfiguration, targets: LossTargets) {
@@ -32,69 +31,36 @@ struct DoubleReferenceLoss {
         }
         weights = w
         self.configuration = configuration
-        contentTargets = targets.contentFeatures.mapValues { $0.data.map(Double.init) }
         self.targets = targets
+        // Converted once: the check evaluates the loss many times.
+        contentTargets = targets.contentFeatures.mapValues { $0.data.map(Double.init) }
         styleGrams = targets.styleGroups.map { $0.targets.compactMapValues { $0.gram?.data.map(Double.init) } }
     }
 
     func loss(_ x: [Double], h: Int, w: Int) -> Double {
         let c = configuration
         let wanted = Set(c.layers)
-        var outputs: [String: (data: [Double], c: Int, h: Int, w: Int)] = [:]
-        var cur = x, ch = 3, hh = h, ww = w
-        for layer in VGG19Architecture.layers {
-            if outputs.count == wanted.count { break }
-            switch layer {
-            case .conv(let name, _, let oc):
-                let p = weights[name]!
-                var out: [Double] = []
-                conv2dForwardReference(out: &out, x: cur, weight: p.w, bias: p.b, c: ch, h: hh, w: ww, oc: oc, k: 3)
-                cur = reluForward(out)
-                ch = oc
-            case .pool:
-                cur = c.pooling == .max ? maxPool2x2Forward(cur, c: ch, h: hh, w: ww) : avgPool2x2Forward(cur, c: ch, h: hh, w: ww)
-                hh /= 2; ww /= 2
-            }
-            if wanted.contains(layer.name) { outputs[layer.name] = (cur, ch, hh, ww) }
+        var outputs: [String: DoubleFeatures] = [:]
+        var ch = 3, hh = h, ww = w
+        let deepest = c.layers.compactMap { VGG19.index(of: $0) }.max() ?? -1
+        VGG19Architecture.forward(x, through: deepest, conv: { name, _, oc, cur in
+            let p = weights[name]!
+            var out: [Double] = []
+            conv2dForwardReference(out: &out, x: cur, weight: p.w, bias: p.b, c: ch, h: hh, w: ww, oc: oc, k: 3)
+            ch = oc
+            return reluForward(out)
+        }, pool: { _, cur in
+            defer { hh /= 2; ww /= 2 }
+            return c.pooling == .max ? maxPool2x2Forward(cur, c: ch, h: hh, w: ww) : avgPool2x2Forward(cur, c: ch, h: hh, w: ww)
+        }, visit: { layer, cur in
+            if wanted.contains(layer.name) { outputs[layer.name] = DoubleFeatures(data: cur, c: ch, h: hh, w: ww) }
+            return outputs.count < wanted.count
+        })
+        let context = DoubleTermContext(image: x, height: h, width: w, outputs: outputs, targets: targets, configuration: c,
+                                        contentTargets: contentTargets, styleGrams: styleGrams)
+        return c.terms.reduce(0.0) { total, spec in
+            total + spec.weight * (LossTerms.named(spec.kind)?.reference(spec, context) ?? .nan)
         }
-        let norm = c.normalization(rows: h, cols: w)
-        var total = 0.0
-        for spec in c.terms {
-            switch spec.kind {
-            case .content:
-                let f = outputs[spec.layer!]!
-                total += spec.weight * sumSquaredDifference(f.data, contentTargets[spec.layer!]!) * c.contentScale(elements: f.data.count)
-            case .style:
-                let f = outputs[spec.layer!]!
-                let m = f.h * f.w
-                for (g, group) in targets.styleGroups.enumerated() {
-                    let target = group.targets[spec.layer!]!
-                    let mask = group.mask?.at(height: f.h, width: f.w).map(Double.init)
-                    if let mask, !mask.contains(where: { $0 > 0 }) { continue }
-                    let raw: Double
-                    switch c.styleLoss {
-                    case .gram:
-                        // Masked: gram(F ⊙ √(w·M/Σw)), as the float32 loss.
-                        var data = f.data
-                        if let mask {
-                            let sum = mask.reduce(0, +)
-                            guard sum > 0 else { continue }
-                            for i in data.indices { data[i] *= (mask[i % m] * Double(m) / sum).squareRoot() }
-                        }
-                        let d = norm.denominator(channels: f.c, positions: m)
-                        raw = styleLossReference(data, targetGram: styleGrams[g][spec.layer!]!, c: f.c, m: m, denominator: d)
-                    case .meanStd:
-                        raw = meanStdLossReference(f.data, c: f.c, m: m, weights: mask, target: target.statistics!, wantGradient: false).loss
-                    case .wasserstein:
-                        raw = wassersteinLossReference(f.data, c: f.c, m: m, weights: mask, target: target.statistics!, wantGradient: false).loss
-                    }
-                    total += spec.weight * group.weight * raw
-                }
-            case .totalVariation:
-                total += spec.weight * totalVariationReference(x, c: 3, h: h, w: w) * c.totalVariationScale(rows: h, cols: w)
-            }
-        }
-        return total
     }
 }
 

@@ -51,12 +51,7 @@ extension TransferSession {
         }
         r.setOptimizer(Adam(learningRate: learningRate))
         let start = try r.evaluate(gradientOf: nil).breakdown.total
-        var done = 0
-        for _ in 0..<iterations {
-            if shouldStop() { break }
-            try r.step()
-            done += 1
-        }
+        let done = try r.iterate(iterations, shouldStop: shouldStop)
         let final = try r.evaluate(gradientOf: nil).breakdown.total
         return Reconstruction(image: try r.resultImage(), startLoss: start, finalLoss: final, iterations: done)
     }

@@ -6,7 +6,6 @@ import Kernels
 // so a reopened session continues bit for bit where it stopped.
 
 extension ResizeFilter: Codable {}
-extension StyleNormalizationMode: Codable {}
 
 
 

@@ -1,7 +1,8 @@
 import Foundation
 import Kernels
 
-// Lessons, expectations and notebooks: the commands that make a session a notebook.
+// Lessons and notebooks: open and step through lessons, check results (`expect`), exercises,
+// predictions (`guess`/`reveal`), measured values, and notebooks of a session.
 
 struct ExpectationFailed: Error, CustomStringConvertible {
     let message: String
@@ -9,9 +10,44 @@ struct ExpectationFailed: Error, CustomStringConvertible {
 }
 
 extension CommandTable {
-    static let notebookCommands: [Command] = [
-        Command(name: "expect", topic: "lessons", summary: "check a result: fails (and stops a lesson) when it does not hold",
-                usage: "expect output TEXT | loss OP X | term content|style|tv|style:LAYER OP X | value NAME OP X | iteration OP N | shape LAYER C,H,W | decreasing | error COMMAND…",
+    static let lessons: [Command] = [
+        Command(name: "values", topic: .lessons, summary: "the values the last commands measured, for guess, reveal and expect value",
+                usage: "values", example: "values") { shell, _ in
+            guard !shell.measurements.isEmpty else { shell.say("nothing measured yet (loss, layers, diff, reconstruct, rf, step … measure)"); return }
+            for (name, v) in shell.measurements.sorted(by: { $0.key < $1.key }) {
+                shell.say(String(format: "%@ %.6g", pad(name, 28) as NSString, v))
+            }
+        },
+        Command(name: "keep", topic: .lessons, summary: "keep a measured value under a name of your own, to compare with a later one",
+                usage: "keep NAME as NEW", example: "keep profile.seconds as direct.seconds") { shell, a in
+            guard a.positional.count == 3, a.positional[1] == "as", !a.positional[2].contains("/") else {
+                throw UsageError("keep NAME as NEW (NEW without /; expect value A/B compares two values)")
+            }
+            let v = try shell.measuredValue(a.positional[0])
+            shell.measured(a.positional[2], v)
+            shell.say(String(format: "kept %@ = %.6g as %@", a.positional[0], v, a.positional[2]))
+        },
+        Command(name: "guess", topic: .lessons, summary: "write down a prediction before running a cell; reveal shows it beside the measurement",
+                usage: "guess NAME X", example: "guess reconstruct.rms 20") { shell, a in
+            guard a.positional.count == 2, let v = Double(a.positional[1]) else { throw UsageError("guess NAME X, e.g. guess diff.rms 20") }
+            shell.guesses[a.positional[0]] = v
+            shell.say("noted: you guess \(a.positional[0]) = \(a.positional[1])")
+        },
+        Command(name: "reveal", topic: .lessons, summary: "a measured value beside your guess",
+                usage: "reveal NAME or A/B", example: "reveal reconstruct.rms") { shell, a in
+            guard a.positional.count == 1 else { throw UsageError("reveal NAME") }
+            let name = a.positional[0]
+            let v = try shell.measuredValue(name)
+            if let g = shell.guesses.removeValue(forKey: name) {
+                let factor = max(abs(v), abs(g)) / max(min(abs(v), abs(g)), 1e-300)
+                shell.say(String(format: "%@: measured %.4g, you guessed %.4g — %@", name, v, g,
+                                 factor < 1.25 ? "well predicted" : String(format: "off by a factor of %.2g", factor)))
+            } else {
+                shell.say(String(format: "%@: measured %.4g (guess NAME X before the cell to test your intuition)", name, v))
+            }
+        },
+        Command(name: "expect", topic: .lessons, summary: "check a result: fails (and stops a lesson) when it does not hold",
+                usage: "expect output TEXT | loss OP X | term KIND|KIND:LAYER OP X | value NAME OP X | iteration OP N | shape LAYER C,H,W | decreasing | error COMMAND…",
                 example: "expect loss < 6e6", transactional: false, rawArguments: true) { shell, a in
             let p = a.positional
             guard let kind = p.first else { throw UsageError("expect what?") }
@@ -52,16 +88,13 @@ extension CommandTable {
             case "term":
                 guard p.count >= 4 else { throw UsageError("expect term NAME OP X") }
                 let b = try s().evaluate(gradientOf: nil).breakdown
-                let value: Double
-                switch p[1] {
-                case "content": value = b.raw(.content)
-                case "style": value = b.raw(.style)
-                case "tv": value = b.raw(.totalVariation)
-                case let t where t.hasPrefix("style:"):
-                    guard let v = b.term(.style, layer: String(t.dropFirst(6))) else { throw UsageError("no style layer \(t.dropFirst(6))") }
-                    value = v.raw
-                default: throw UsageError("term is content, style, tv or style:LAYER")
+                // A kind's raw sum ("style"), or one term ("style:block1_conv1", "content:block5_conv2").
+                guard case .kind(let kind, let layer) = try TermSelection.parse(p[1]) else {
+                    throw UsageError("expect term KIND or KIND:LAYER; expect loss for the total")
                 }
+                let terms = b.terms.filter { $0.kind == kind && (layer == nil || $0.layer == layer) }
+                guard !terms.isEmpty else { throw UsageError("the loss has no term \(p[1])") }
+                let value = terms.reduce(0) { $0 + $1.raw }
                 try compare(value, p[2], p[3])
             case "value":
                 guard p.count == 4 || (p.count == 6 && p[4] == "±") else { throw UsageError("expect value NAME OP X [± RELATIVE] (values lists the names)") }
@@ -82,11 +115,11 @@ extension CommandTable {
                 // The command must fail — and leave the session as it was.
                 let command = p.dropFirst().map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
                 guard !command.isEmpty else { throw UsageError("expect error COMMAND…") }
-                let before = try s().fingerprint
+                let before = try s().state
                 guard case .failed(let why) = shell.execute(command) else {
                     throw ExpectationFailed(message: "'\(command)' succeeded")
                 }
-                guard try s().fingerprint == before else { throw ExpectationFailed(message: "'\(command)' failed but changed the session") }
+                guard try s().state == before else { throw ExpectationFailed(message: "'\(command)' failed but changed the session") }
                 shell.say("ok: '\(command)' was refused (\(why.dropFirst(7).prefix(60))…), nothing changed")
             case "decreasing":
                 let h = try s().history.map(\.total)
@@ -98,7 +131,7 @@ extension CommandTable {
                 throw UsageError("expect output|loss|term|value|iteration|shape|decreasing|error")
             }
         },
-        Command(name: "lesson", topic: "lessons", summary: "list the lessons, or open one where you left it",
+        Command(name: "lesson", topic: .lessons, summary: "list the lessons, or open one where you left it",
                 usage: "lesson [N] [--from-start]", example: "lesson 1", flags: ["from-start"]) { shell, a in
             let all = Lesson.catalogue(in: shell.lessonsFolder)
             guard !all.isEmpty else { throw SessionError.invalid("no lessons in \(shell.lessonsFolder)/") }
@@ -122,7 +155,7 @@ extension CommandTable {
             shell.say("# \(lesson.title) — \(lesson.cells.count) cells")
             showCell(shell)
         },
-        Command(name: "next", topic: "lessons", summary: "run the lesson's current cell, then show the next (at an exercise: check it)",
+        Command(name: "next", topic: .lessons, summary: "run the lesson's current cell, then show the next (at an exercise: check it)",
                 usage: "next", example: "next", transactional: false) { shell, _ in
             guard let lesson = shell.openLesson else { throw SessionError.invalid("no lesson open: lesson N") }
             // A solution is shown only on request (solution): next passes over it.
@@ -144,12 +177,12 @@ extension CommandTable {
             if cell.kind == .check { shell.say("✓ solved: \(cell.exercise ?? "exercise")") }
             advance(shell, lesson)
         },
-        Command(name: "hint", topic: "lessons", summary: "a hint for the exercise you are at", usage: "hint", example: "hint") { shell, _ in
+        Command(name: "hint", topic: .lessons, summary: "a hint for the exercise you are at", usage: "hint", example: "hint") { shell, _ in
             let (lesson, exercise) = try currentExercise(shell)
             guard let hint = lesson.hints[exercise.title] else { throw SessionError.invalid("this exercise has no hint; solution shows one") }
             shell.say("hint: " + hint)
         },
-        Command(name: "solution", topic: "lessons", summary: "show and run the solution of the exercise you are at, check it, and go on",
+        Command(name: "solution", topic: .lessons, summary: "show and run the solution of the exercise you are at, check it, and go on",
                 usage: "solution", example: "solution", transactional: false) { shell, _ in
             let (lesson, exercise) = try currentExercise(shell)
             guard let solution = exercise.solution, let check = exercise.check else { throw SessionError.invalid("this exercise has no solution") }
@@ -172,18 +205,18 @@ extension CommandTable {
             shell.cellIndex = max(check, solution)
             advance(shell, lesson)
         },
-        Command(name: "back", topic: "lessons", summary: "go back one cell in the open lesson", usage: "back", example: "back") { shell, _ in
+        Command(name: "back", topic: .lessons, summary: "go back one cell in the open lesson", usage: "back", example: "back") { shell, _ in
             guard shell.openLesson != nil else { throw SessionError.invalid("no lesson open: lesson N") }
             shell.cellIndex = max(0, shell.cellIndex - 1)
             saveProgress(shell)
             showCell(shell)
         },
-        Command(name: "where", topic: "lessons", summary: "which lesson and cell you are at, and that cell",
+        Command(name: "where", topic: .lessons, summary: "which lesson and cell you are at, and that cell",
                 usage: "where", example: "where") { shell, _ in
             guard shell.openLesson != nil else { throw SessionError.invalid("no lesson open: lesson N") }
             showCell(shell)
         },
-        Command(name: "edit", topic: "lessons", summary: "put the current cell's commands on the input line, to change before running",
+        Command(name: "edit", topic: .lessons, summary: "put the current cell's commands on the input line, to change before running",
                 usage: "edit", example: "edit") { shell, _ in
             guard let lesson = shell.openLesson, shell.cellIndex < lesson.cells.count else { throw SessionError.invalid("no cell to edit") }
             let commands = lesson.cells[shell.cellIndex].commands
@@ -191,19 +224,7 @@ extension CommandTable {
             if let prefill = shell.prefill { prefill(commands.joined(separator: "\n")) } else { shell.say(commands.joined(separator: "\n")) }
             shell.say("(edit and press Enter to run the cell's \(commands.count) command(s) yourself; next runs it as written)")
         },
-        Command(name: "session", topic: "session", summary: "save the whole session (images, settings, optimiser, history) or reopen one",
-                usage: "session save|open FOLDER", example: "session save out/cat.nstlab", completes: .files) { shell, a in
-            guard a.positional.count == 2, ["save", "open"].contains(a.positional[0]) else { throw UsageError("session save|open FOLDER") }
-            let s = try shell.session()
-            if a.positional[0] == "save" {
-                try s.save(to: a.positional[1])
-                shell.say("saved the session at iteration \(s.iteration) to \(a.positional[1])/")
-            } else {
-                try s.open(a.positional[1])
-                shell.say("reopened \(a.positional[1]): iteration \(s.iteration), \(s.optimizer.name)")
-            }
-        },
-        Command(name: "notebook", topic: "lessons", summary: "save this session as a notebook: Markdown (pictures beside it) or Jupyter (.ipynb, pictures inside)",
+        Command(name: "notebook", topic: .lessons, summary: "save this session as a notebook: Markdown (pictures beside it) or Jupyter (.ipynb, pictures inside)",
                 usage: "notebook save FILE.md|FILE.ipynb", example: "notebook save out/my-session.ipynb", completes: .files) { shell, a in
             guard a.positional.count == 2, a.positional[0] == "save" else { throw UsageError("notebook save FILE.md|FILE.ipynb") }
             let path = a.positional[1]
@@ -252,132 +273,5 @@ extension CommandTable {
         p.cellByLesson[(lesson.path as NSString).lastPathComponent] = shell.cellIndex
         p.current = (lesson.path as NSString).lastPathComponent
         p.save(path)
-    }
-}
-
-extension Shell {
-    /// The commands a notebook keeps: not the lesson navigation, which replays nothing.
-    var notebookEntries: [Entry] {
-        transcript.filter { !["lesson", "next", "back", "where", "edit", "help"].contains($0.command.split(separator: " ").first.map(String.init) ?? "") }
-    }
-
-    /// Writes the transcript as a Jupyter notebook (nbformat 4.5): the lesson text as Markdown cells,
-    /// each command a code cell with its printed output and its pictures embedded as PNG — what
-    /// GitHub, VS Code and Jupyter display as they are. `lab run FILE.ipynb` replays the code cells.
-    func saveJupyterNotebook(_ path: String) throws {
-        guard !transcript.isEmpty else { throw SessionError.invalid("nothing to save yet: run some commands first") }
-        var cells: [[String: Any]] = []
-        func lines(_ text: String) -> [String] {
-            let parts = text.components(separatedBy: "\n")
-            return parts.enumerated().map { $0.offset < parts.count - 1 ? $0.element + "\n" : $0.element }.filter { !$0.isEmpty }
-        }
-        func markdown(_ text: String) {
-            cells.append(["cell_type": "markdown", "id": "cell-\(cells.count)", "metadata": [String: Any](), "source": lines(text)])
-        }
-        markdown("# NST Lab session\n\nSaved \(Date()). Run it again with `lab run \((path as NSString).lastPathComponent)`.")
-        for (n, entry) in notebookEntries.enumerated() {
-            if let prose = entry.prose { markdown(prose) }
-            var outputs: [[String: Any]] = []
-            let text = entry.output.trimmingCharacters(in: .newlines)
-            if !text.isEmpty { outputs.append(["output_type": "stream", "name": "stdout", "text": lines(text + "\n")]) }
-            for picture in entry.pictures {
-                guard let png = FileManager.default.contents(atPath: picture) else { continue }
-                outputs.append(["output_type": "display_data", "metadata": [String: Any](),
-                                "data": ["image/png": png.base64EncodedString(), "text/plain": [(picture as NSString).lastPathComponent]]])
-            }
-            // A refused command is kept as what it taught: replaying checks it is still refused.
-            let source = (entry.failed ? "expect error " : "") + entry.command
-            let metadata: [String: Any] = entry.failed ? ["nstlab": ["refused": true]] : [:]
-            let cell: [String: Any] = ["cell_type": "code", "id": "cell-\(cells.count)", "execution_count": n + 1,
-                                       "metadata": metadata, "source": [source], "outputs": outputs]
-            cells.append(cell)
-        }
-        let notebook: [String: Any] = [
-            "nbformat": 4, "nbformat_minor": 5, "cells": cells,
-            "metadata": ["kernelspec": ["name": "nstlab", "display_name": "NST Lab", "language": "nstlab"],
-                         "language_info": ["name": "nstlab", "file_extension": ".lab"]],
-        ]
-        let data = try JSONSerialization.data(withJSONObject: notebook, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try AtomicFile.write(data, to: path)
-        say("saved \(notebookEntries.count) command(s) to \(path) (Jupyter notebook, pictures inside)")
-    }
-
-    /// Writes the transcript as Markdown: each command a ```lab cell (so `lab run` replays it),
-    /// its output in a text block, its pictures copied into FILE_files/ and shown inline.
-    func saveNotebook(_ path: String) throws {
-        guard !transcript.isEmpty else { throw SessionError.invalid("nothing to save yet: run some commands first") }
-        let base = (path as NSString).deletingPathExtension
-        let assets = base + "_files"
-        try AtomicFile.createFolder(assets)
-        var md = "# NST Lab session\n\nSaved \(Date()). Run it again with `lab run \((path as NSString).lastPathComponent)`.\n\n"
-        for entry in notebookEntries {
-            if let prose = entry.prose { md += prose + "\n\n" }
-            // A refused command is kept as what it taught: replaying checks it is still refused.
-            md += "```lab\n\(entry.failed ? "expect error " : "")\(entry.command)\n```\n"
-            let text = entry.output.trimmingCharacters(in: .newlines)
-            if !text.isEmpty { md += "```text\n\(text)\n```\n" }
-            for picture in entry.pictures {
-                let name = (picture as NSString).lastPathComponent
-                let target = assets + "/" + name
-                try AtomicFile.copy(picture, to: target)
-                md += "![\(name)](\((assets as NSString).lastPathComponent)/\(name))\n"
-            }
-            md += "\n"
-        }
-        try AtomicFile.write(Data(md.utf8), to: path)
-        say("saved \(transcript.count) command(s) to \(path), pictures in \(assets)/")
-    }
-
-    /// Runs a lesson or notebook file headless: every ```lab cell in order; an error or an unmet
-    /// expectation fails it. Returns the number of failures.
-    public func runLesson(_ path: String, keepGoing: Bool = false) throws -> Int {
-        let lesson = try Lesson(path: path)
-        guard lesson.cells.contains(where: { !$0.commands.isEmpty }) else {
-            throw SessionError.invalid("\(path): no ```lab cell to run")
-        }
-        say("# \(lesson.title)")
-        var failures = 0
-        cellDepth += 1
-        defer { cellDepth -= 1 }
-        for (i, cell) in lesson.cells.enumerated() {
-            // Exercises run headless as a learner who gives up would: the solution, then the check.
-            if cell.kind == .solution { continue }
-            var commands = cell.commands
-            if cell.kind == .check, let e = lesson.exercises.first(where: { $0.title == cell.exercise }), let solution = e.solution {
-                say("exercise: \(cell.exercise ?? "") — running its solution, then its check")
-                commands = lesson.cells[solution].commands + commands
-            }
-            pendingProse = cell.prose.isEmpty ? nil : cell.prose
-            cellOutput = ""
-            defer { cellOutput = nil }
-            for command in commands {
-                say("lab> \(command)")
-                if case .failed = execute(command) {
-                    failures += 1
-                    say("\(path):\(cell.line): cell \(i + 1) failed")
-                    if !keepGoing { return failures }
-                }
-                if interruption.isSet {
-                    say("\(path):\(cell.line): interrupted (Ctrl-C); the rest is skipped")
-                    return failures + 1
-                }
-            }
-        }
-        return failures
-    }
-
-    /// Runs one lesson cell's commands in order, its output gathered for `expect output` (a check
-    /// cell run by `next` looks instead at what the learner's last command printed).
-    /// Returns the first failure (command and why), or nil.
-    func runCell(_ commands: [String], ownOutput: Bool = true) -> (command: String, why: String)? {
-        cellDepth += 1
-        cellOutput = ownOutput ? "" : nil
-        defer { cellDepth -= 1; cellOutput = nil }
-        for command in commands {
-            say("lab> \(command)")
-            if case .failed(let why) = execute(command) { return (command, why) }
-            if interruption.isSet { return (command, "interrupted (Ctrl-C)") }
-        }
-        return nil
     }
 }
