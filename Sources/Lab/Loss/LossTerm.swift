@@ -96,7 +96,7 @@ extension LossTerm {
 
 /// The loss term kinds, in the order they are evaluated and shown.
 enum LossTerms {
-    static let all: [any LossTerm] = [ContentTerm(), StyleTerm(), TotalVariationTerm()]
+    static let all: [any LossTerm] = [ContentTerm(), StyleTerm(), TotalVariationTerm(), LaplacianTerm()]
 
     static func named(_ kind: TermKind) -> (any LossTerm)? { all.first { $0.kind == kind } }
     static var kinds: [TermKind] { all.map(\.kind) }
