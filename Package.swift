@@ -19,7 +19,7 @@ let package = Package(
     ],
     dependencies: [
         // The lab binary's command line: subcommands, generated --help, --version, completion scripts.
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
     ],
     targets: [
         .target(name: "Kernels", swiftSettings: nativeCPU + testable),
@@ -35,8 +35,9 @@ let package = Package(
         .target(name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals", "CCairo", "CChafa"], swiftSettings: nativeCPU + testable),
         // GNU readline (line editing, history, completion) for the interactive shell only.
         .target(name: "CLineEdit", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("readline")]),
-        .executableTarget(name: "LabCLI", dependencies: ["Lab", "CLineEdit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-                          swiftSettings: nativeCPU),
+        .executableTarget(
+            name: "LabCLI", dependencies: ["Lab", "CLineEdit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: nativeCPU),
         .executableTarget(name: "KernelsBench", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels"], swiftSettings: nativeCPU),
         .testTarget(name: "LabTests", dependencies: ["Lab"], exclude: ["Fixtures"], swiftSettings: nativeCPU),

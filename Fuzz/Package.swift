@@ -12,6 +12,6 @@ let package = Package(
             name: "LabFuzz",
             dependencies: [.product(name: "Lab", package: "NSTLab")],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-        ),
+        )
     ]
 )

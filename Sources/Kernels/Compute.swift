@@ -1,7 +1,8 @@
 import Dispatch
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Which implementation runs the heavy part (GEMM, and the convolutions built on it).
@@ -37,8 +38,10 @@ public struct Compute: Sendable, Equatable {
     /// When set, the layers and loss terms record their times here (`profile`, `lab bench --profile`).
     public var profiler: Profiler?
 
-    public init(backend: Backend = .simd, threads: Int = Compute.defaultThreads, conv: ConvAlgorithm = .auto,
-                profiler: Profiler? = nil) {
+    public init(
+        backend: Backend = .simd, threads: Int = Compute.defaultThreads, conv: ConvAlgorithm = .auto,
+        profiler: Profiler? = nil
+    ) {
         self.backend = backend
         self.threads = max(1, threads)
         self.conv = conv
@@ -88,13 +91,13 @@ public struct Compute: Sendable, Equatable {
 /// The peak memory does not change (the same sizes are reused). Call once, at start-up.
 public func keepFreedMemoryForReuse() {
     #if canImport(Glibc)
-    // glibc's mallopt, which Swift's Glibc module does not export (it lives in <malloc.h>).
-    typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-    let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
-    let trimThreshold: Int32 = -1, mmapMax: Int32 = -4   // M_TRIM_THRESHOLD, M_MMAP_MAX in <malloc.h>
-    _ = mallopt(mmapMax, 0)                    // no separate mapping per large block…
-    _ = mallopt(trimThreshold, Int32.max)      // …and no returning the heap's top
+        // glibc's mallopt, which Swift's Glibc module does not export (it lives in <malloc.h>).
+        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
+        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
+        let trimThreshold: Int32 = -1, mmapMax: Int32 = -4  // M_TRIM_THRESHOLD, M_MMAP_MAX in <malloc.h>
+        _ = mallopt(mmapMax, 0)  // no separate mapping per large block…
+        _ = mallopt(trimThreshold, Int32.max)  // …and no returning the heap's top
     #endif
 }
 

@@ -29,16 +29,18 @@
 /// Bᵀ d for a column (or row) of six input values.
 @inline(__always)
 func winogradInput1D<V: SIMD>(_ d0: V, _ d1: V, _ d2: V, _ d3: V, _ d4: V, _ d5: V)
-    -> (V, V, V, V, V, V) where V.Scalar == Float {
-    let a = d4 - 4 * d2, b = d3 - 4 * d1     // rows 1 and 2 are a ± b
-    let c = d4 - d2, e = 2 * (d3 - d1)       // rows 3 and 4 are c ± e
+    -> (V, V, V, V, V, V) where V.Scalar == Float
+{
+    let a = d4 - 4 * d2, b = d3 - 4 * d1  // rows 1 and 2 are a ± b
+    let c = d4 - d2, e = 2 * (d3 - d1)  // rows 3 and 4 are c ± e
     return (4 * d0 - 5 * d2 + d4, a + b, a - b, c + e, c - e, 4 * d1 - 5 * d3 + d5)
 }
 
 /// Aᵀ m for six transformed values: the four outputs of a tile row (or column).
 @inline(__always)
 func winogradOutput1D<V: SIMD>(_ m0: V, _ m1: V, _ m2: V, _ m3: V, _ m4: V, _ m5: V)
-    -> (V, V, V, V) where V.Scalar == Float {
+    -> (V, V, V, V) where V.Scalar == Float
+{
     let s12 = m1 + m2, d12 = m1 - m2, s34 = m3 + m4, d34 = m3 - m4
     return (m0 + s12 + s34, d12 + 2 * d34, s12 + 4 * s34, d12 + 8 * d34 + m5)
 }
@@ -56,12 +58,18 @@ func winogradKernel1D<V: SIMD>(_ g0: V, _ g1: V, _ g2: V) -> (V, V, V, V, V, V) 
 /// out (OC, H, W) = conv3x3(x (C, H, W), weight (OC, C, 3, 3)) + bias, by F(4×4, 3×3), tile by tile.
 /// The readable statement of the algorithm; tests check the fast path against it and it against
 /// the direct convolution.
-public func conv3x3WinogradReference(out: inout [Float], x: [Float], weight: [Float], bias: [Float],
-                                     c: Int, h: Int, w: Int, oc: Int) {
-    let bt: [[Float]] = [[4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
-                         [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1]]
-    let g: [[Float]] = [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
-                        [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]]
+public func conv3x3WinogradReference(
+    out: inout [Float], x: [Float], weight: [Float], bias: [Float],
+    c: Int, h: Int, w: Int, oc: Int
+) {
+    let bt: [[Float]] = [
+        [4, 0, -5, 0, 1, 0], [0, -4, -4, 1, 1, 0], [0, 4, -4, -1, 1, 0],
+        [0, -2, -1, 2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 4, 0, -5, 0, 1],
+    ]
+    let g: [[Float]] = [
+        [1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6],
+        [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1],
+    ]
     let at: [[Float]] = [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]]
     // U[o][c] = G g Gᵀ (6×6)
     var u = [Float](repeating: 0, count: oc * c * 36)
@@ -118,15 +126,20 @@ let winogradLanes = 16
 /// U[ξ][o][c] = (G g_oc Gᵀ)[ξ] for weight (OC, C, 3, 3); u holds 36 · OC · C floats.
 /// `forBackward`: the backward's kernels instead, U[ξ][c][o] = (G rot180(g_oc) Gᵀ)[ξ] — each
 /// kernel turned by 180° and the channel axes swapped, so the same forward routine computes dX.
-func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>,
-                              oc: Int, c: Int, forBackward: Bool, threads: Int) {
+func winogradTransformWeights(
+    _ u: UnsafeMutablePointer<Float>, weight: UnsafePointer<Float>,
+    oc: Int, c: Int, forBackward: Bool, threads: Int
+) {
     let pairs = oc * c
     let chunks = splitRange(pairs, parts: threads, align: winogradLanes)
     parallelFor(chunks.count, threads: threads) { t in
         // taps: 9 rows of 16 floats (tap i·3 + j of 16 (o, c) pairs); gg: G g, 6 × 3 vectors.
         let tapFloats = UnsafeMutablePointer<Float>.allocate(capacity: 9 * winogradLanes)
         let gg = UnsafeMutablePointer<WinogradVector>.allocate(capacity: 18)
-        defer { tapFloats.deallocate(); gg.deallocate() }
+        defer {
+            tapFloats.deallocate()
+            gg.deallocate()
+        }
         @inline(__always) func taps(_ tap: Int) -> WinogradVector {
             UnsafeRawPointer(tapFloats + tap * winogradLanes).loadUnaligned(as: WinogradVector.self)
         }
@@ -136,7 +149,7 @@ func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, weight: UnsafePo
             // memory: inserting lanes one by one into a vector register was several times slower.
             if n < winogradLanes { tapFloats.update(repeating: 0, count: 9 * winogradLanes) }
             for lane in 0..<n {
-                let pair = p0 + lane   // (o, c) forward, (c, o) backward
+                let pair = p0 + lane  // (o, c) forward, (c, o) backward
                 if forBackward {
                     let kernel = weight + ((pair % oc) * c + pair / oc) * 9
                     for tap in 0..<9 { tapFloats[tap * winogradLanes + lane] = kernel[8 - tap] }
@@ -148,14 +161,23 @@ func winogradTransformWeights(_ u: UnsafeMutablePointer<Float>, weight: UnsafePo
             // G g: along the kernel's rows, for each of its three columns.
             for j in 0..<3 {
                 let r = winogradKernel1D(taps(j), taps(3 + j), taps(6 + j))
-                gg[j] = r.0; gg[3 + j] = r.1; gg[6 + j] = r.2; gg[9 + j] = r.3; gg[12 + j] = r.4; gg[15 + j] = r.5
+                gg[j] = r.0
+                gg[3 + j] = r.1
+                gg[6 + j] = r.2
+                gg[9 + j] = r.3
+                gg[12 + j] = r.4
+                gg[15 + j] = r.5
             }
             // (G g) Gᵀ: along each of the six rows; U[r·6 + s] gets lane l for pair p0 + l.
             for r in 0..<6 {
                 let s = winogradKernel1D(gg[r * 3], gg[r * 3 + 1], gg[r * 3 + 2])
                 let dst = u + (r * 6) * pairs + p0
-                store(s.0, dst, n); store(s.1, dst + pairs, n); store(s.2, dst + 2 * pairs, n)
-                store(s.3, dst + 3 * pairs, n); store(s.4, dst + 4 * pairs, n); store(s.5, dst + 5 * pairs, n)
+                store(s.0, dst, n)
+                store(s.1, dst + pairs, n)
+                store(s.2, dst + 2 * pairs, n)
+                store(s.3, dst + 3 * pairs, n)
+                store(s.4, dst + 4 * pairs, n)
+                store(s.5, dst + 5 * pairs, n)
             }
         }
     }
@@ -170,24 +192,29 @@ func winogradBandTileRows(channels: Int, tilesPerRow: Int, tileRows: Int) -> Int
 /// out (OC, H, W) = conv3x3(x (C, H, W)) + bias, with U (36 × OC × C) from winogradTransformWeights.
 /// `inputMask`: when given, x is read as x · (mask > 0) (a ReLU's backward, fused).
 /// `bias` may be nil; `relu` rectifies the output. Overwrites out.
-func conv3x3Winograd(_ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                     inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>,
-                     bias: UnsafePointer<Float>?, relu: Bool, c: Int, h: Int, w: Int, oc: Int) {
+func conv3x3Winograd(
+    _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+    inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, relu: Bool, c: Int, h: Int, w: Int, oc: Int
+) {
     let tilesPerRow = (w + 3) / 4, tileRows = (h + 3) / 4
     let bandRows = winogradBandTileRows(channels: max(c, oc), tilesPerRow: tilesPerRow, tileRows: tileRows)
     let bandTilesMax = bandRows * tilesPerRow
     ScratchPool.shared.withFloats(36 * c * bandTilesMax) { v in
         ScratchPool.shared.withFloats(36 * oc * bandTilesMax) { m in
-            winogradBands(compute, out: out, x: x, inputMask: inputMask, u: u, bias: bias,
-                          relu: relu, c: c, h: h, w: w, oc: oc, v: v, m: m, bandRows: bandRows)
+            winogradBands(
+                compute, out: out, x: x, inputMask: inputMask, u: u, bias: bias,
+                relu: relu, c: c, h: h, w: w, oc: oc, v: v, m: m, bandRows: bandRows)
         }
     }
 }
 
-private func winogradBands(_ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                           inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>,
-                           bias: UnsafePointer<Float>?, relu: Bool, c: Int, h: Int, w: Int, oc: Int,
-                           v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, bandRows: Int) {
+private func winogradBands(
+    _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+    inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, relu: Bool, c: Int, h: Int, w: Int, oc: Int,
+    v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, bandRows: Int
+) {
     let tilesPerRow = (w + 3) / 4, tileRows = (h + 3) / 4
     let threads = compute.threads
     for ty0 in stride(from: 0, to: tileRows, by: bandRows) {
@@ -196,30 +223,34 @@ private func winogradBands(_ compute: Compute, out: UnsafeMutablePointer<Float>,
         // 1. V[ξ][c][t] = (Bᵀ d B)[ξ], parallel over channels.
         let cChunks = splitRange(c, parts: threads, align: 1)
         parallelFor(cChunks.count, threads: threads) { t in
-            winogradInputTransform(v, x: x, mask: inputMask, channels: cChunks[t], c: c, h: h, w: w,
-                                   tileRow0: ty0, tileRows: rows, tilesPerRow: tilesPerRow, tiles: tiles)
+            winogradInputTransform(
+                v, x: x, mask: inputMask, channels: cChunks[t], c: c, h: h, w: w,
+                tileRow0: ty0, tileRows: rows, tilesPerRow: tilesPerRow, tiles: tiles)
         }
         // 2. M[ξ] = U[ξ] · V[ξ]: 36 independent products, spread over the threads.
         let uPlane = oc * c
         if compute.backend == .blas {
             for xi in 0..<36 {
-                sgemm(compute, transA: false, transB: false, m: oc, n: tiles, k: c, alpha: 1,
-                      a: u + xi * uPlane, lda: c, b: v + xi * c * tiles, ldb: tiles,
-                      beta: 0, c: m + xi * oc * tiles, ldc: tiles)
+                sgemm(
+                    compute, transA: false, transB: false, m: oc, n: tiles, k: c, alpha: 1,
+                    a: u + xi * uPlane, lda: c, b: v + xi * c * tiles, ldb: tiles,
+                    beta: 0, c: m + xi * oc * tiles, ldc: tiles)
             }
         } else {
             let single = Compute(backend: compute.backend, threads: 1)
             parallelFor(36, threads: threads) { xi in
-                sgemm(single, transA: false, transB: false, m: oc, n: tiles, k: c, alpha: 1,
-                      a: u + xi * uPlane, lda: c, b: v + xi * c * tiles, ldb: tiles,
-                      beta: 0, c: m + xi * oc * tiles, ldc: tiles)
+                sgemm(
+                    single, transA: false, transB: false, m: oc, n: tiles, k: c, alpha: 1,
+                    a: u + xi * uPlane, lda: c, b: v + xi * c * tiles, ldb: tiles,
+                    beta: 0, c: m + xi * oc * tiles, ldc: tiles)
             }
         }
         // 3. Y = Aᵀ M A (+ bias, ReLU) into the output, parallel over output channels.
         let oChunks = splitRange(oc, parts: threads, align: 1)
         parallelFor(oChunks.count, threads: threads) { t in
-            winogradOutputTransform(out, m: m, bias: bias, relu: relu, channels: oChunks[t], oc: oc, h: h, w: w,
-                                    tileRow0: ty0, tileRows: rows, tilesPerRow: tilesPerRow, tiles: tiles)
+            winogradOutputTransform(
+                out, m: m, bias: bias, relu: relu, channels: oChunks[t], oc: oc, h: h, w: w,
+                tileRow0: ty0, tileRows: rows, tilesPerRow: tilesPerRow, tiles: tiles)
         }
     }
 }
@@ -228,11 +259,13 @@ private func winogradBands(_ compute: Compute, out: UnsafeMutablePointer<Float>,
 /// phases of the tile stride (phase[k][t] = row[4t − 1 + k], so columns 4 and 5 of tile t are
 /// phases 0 and 1 of tile t + 1), then transform 16 tiles at a time with contiguous vectors.
 @inline(never)
-private func winogradInputTransform(_ v: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                                    mask: UnsafePointer<Float>?, channels: Range<Int>, c: Int, h: Int, w: Int,
-                                    tileRow0: Int, tileRows: Int, tilesPerRow: Int, tiles: Int) {
+private func winogradInputTransform(
+    _ v: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+    mask: UnsafePointer<Float>?, channels: Range<Int>, c: Int, h: Int, w: Int,
+    tileRow0: Int, tileRows: Int, tilesPerRow: Int, tiles: Int
+) {
     let lanes = winogradLanes
-    let phaseLength = (tilesPerRow + lanes) / lanes * lanes + lanes   // room for the +1 reads, zero-padded
+    let phaseLength = (tilesPerRow + lanes) / lanes * lanes + lanes  // room for the +1 reads, zero-padded
     let phases = UnsafeMutablePointer<Float>.allocate(capacity: 6 * 4 * phaseLength)
     phases.initialize(repeating: 0, count: 6 * 4 * phaseLength)
     // One input row with a zero on its left (x = −1) and zeros past its end: what the phases read.
@@ -240,8 +273,12 @@ private func winogradInputTransform(_ v: UnsafeMutablePointer<Float>, x: UnsafeP
     padded.initialize(repeating: 0, count: 4 * phaseLength + lanes)
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: 36 * lanes * 4, alignment: 64)
         .bindMemory(to: WinogradVector.self, capacity: 36)
-    defer { phases.deallocate(); padded.deallocate(); scratch.deallocate() }
-    let plane = c * tiles   // floats between V[ξ] and V[ξ + 1]
+    defer {
+        phases.deallocate()
+        padded.deallocate()
+        scratch.deallocate()
+    }
+    let plane = c * tiles  // floats between V[ξ] and V[ξ + 1]
     for ci in channels {
         let channel = x + ci * h * w
         let channelMask = mask.map { $0 + ci * h * w }
@@ -268,16 +305,25 @@ private func winogradInputTransform(_ v: UnsafeMutablePointer<Float>, x: UnsafeP
                 // Bᵀ d: along the columns of the tile.
                 for k in 0..<6 {
                     let r = winogradInput1D(d(0, k), d(1, k), d(2, k), d(3, k), d(4, k), d(5, k))
-                    scratch[k] = r.0; scratch[6 + k] = r.1; scratch[12 + k] = r.2
-                    scratch[18 + k] = r.3; scratch[24 + k] = r.4; scratch[30 + k] = r.5
+                    scratch[k] = r.0
+                    scratch[6 + k] = r.1
+                    scratch[12 + k] = r.2
+                    scratch[18 + k] = r.3
+                    scratch[24 + k] = r.4
+                    scratch[30 + k] = r.5
                 }
                 // (Bᵀ d) B: along each row; store V[r·6 + s][ci][base + t0 ..< +n].
                 for r in 0..<6 {
-                    let s = winogradInput1D(scratch[r * 6], scratch[r * 6 + 1], scratch[r * 6 + 2],
-                                            scratch[r * 6 + 3], scratch[r * 6 + 4], scratch[r * 6 + 5])
+                    let s = winogradInput1D(
+                        scratch[r * 6], scratch[r * 6 + 1], scratch[r * 6 + 2],
+                        scratch[r * 6 + 3], scratch[r * 6 + 4], scratch[r * 6 + 5])
                     let dst = v + (r * 6) * plane + ci * tiles + base + t0
-                    store(s.0, dst, n); store(s.1, dst + plane, n); store(s.2, dst + 2 * plane, n)
-                    store(s.3, dst + 3 * plane, n); store(s.4, dst + 4 * plane, n); store(s.5, dst + 5 * plane, n)
+                    store(s.0, dst, n)
+                    store(s.1, dst + plane, n)
+                    store(s.2, dst + 2 * plane, n)
+                    store(s.3, dst + 3 * plane, n)
+                    store(s.4, dst + 4 * plane, n)
+                    store(s.5, dst + 5 * plane, n)
                 }
             }
         }
@@ -286,8 +332,10 @@ private func winogradInputTransform(_ v: UnsafeMutablePointer<Float>, x: UnsafeP
 
 /// dst[0..<count] = src · (mask > 0) (or src when there is no mask).
 @inline(__always)
-private func copyRow(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>,
-                     mask: UnsafePointer<Float>?, count: Int) {
+private func copyRow(
+    _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>,
+    mask: UnsafePointer<Float>?, count: Int
+) {
     guard let mask else {
         dst.update(from: src, count: count)
         return
@@ -296,8 +344,9 @@ private func copyRow(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Fl
     while j + winogradLanes <= count {
         let value = UnsafeRawPointer(src + j).loadUnaligned(as: WinogradVector.self)
         let m = UnsafeRawPointer(mask + j).loadUnaligned(as: WinogradVector.self)
-        UnsafeMutableRawPointer(dst + j).storeBytes(of: value.replacing(with: 0, where: .!(m .> 0)),
-                                                    as: WinogradVector.self)
+        UnsafeMutableRawPointer(dst + j).storeBytes(
+            of: value.replacing(with: 0, where: .!(m .> 0)),
+            as: WinogradVector.self)
         j += winogradLanes
     }
     while j < count {
@@ -317,8 +366,8 @@ private func deinterleave4(_ phases: UnsafeMutablePointer<Float>, _ src: UnsafeP
         let a2 = r.loadUnaligned(fromByteOffset: 128, as: WinogradVector.self)
         let a3 = r.loadUnaligned(fromByteOffset: 192, as: WinogradVector.self)
         let low = SIMD32(lowHalf: a0, highHalf: a1), high = SIMD32(lowHalf: a2, highHalf: a3)
-        let even = SIMD32(lowHalf: low.evenHalf, highHalf: high.evenHalf)   // src[2i]
-        let odd = SIMD32(lowHalf: low.oddHalf, highHalf: high.oddHalf)      // src[2i + 1]
+        let even = SIMD32(lowHalf: low.evenHalf, highHalf: high.evenHalf)  // src[2i]
+        let odd = SIMD32(lowHalf: low.oddHalf, highHalf: high.oddHalf)  // src[2i + 1]
         UnsafeMutableRawPointer(phases + t).storeBytes(of: even.evenHalf, as: WinogradVector.self)
         UnsafeMutableRawPointer(phases + phaseLength + t).storeBytes(of: odd.evenHalf, as: WinogradVector.self)
         UnsafeMutableRawPointer(phases + 2 * phaseLength + t).storeBytes(of: even.oddHalf, as: WinogradVector.self)
@@ -338,10 +387,12 @@ private func store(_ value: WinogradVector, _ dst: UnsafeMutablePointer<Float>, 
 /// Y = Aᵀ M A for 16 tiles at a time, plus bias and ReLU, written into the (OC, H, W) output
 /// (the last tile row and column are clipped to the image).
 @inline(never)
-private func winogradOutputTransform(_ out: UnsafeMutablePointer<Float>, m: UnsafePointer<Float>,
-                                     bias: UnsafePointer<Float>?, relu: Bool, channels: Range<Int>,
-                                     oc: Int, h: Int, w: Int, tileRow0: Int, tileRows: Int,
-                                     tilesPerRow: Int, tiles: Int) {
+private func winogradOutputTransform(
+    _ out: UnsafeMutablePointer<Float>, m: UnsafePointer<Float>,
+    bias: UnsafePointer<Float>?, relu: Bool, channels: Range<Int>,
+    oc: Int, h: Int, w: Int, tileRow0: Int, tileRows: Int,
+    tilesPerRow: Int, tiles: Int
+) {
     let lanes = winogradLanes
     let plane = oc * tiles
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: 24 * lanes * 4, alignment: 64)
@@ -365,20 +416,27 @@ private func winogradOutputTransform(_ out: UnsafeMutablePointer<Float>, m: Unsa
                 // Aᵀ M: along the columns (6 → 4 rows).
                 for s in 0..<6 {
                     let r = winogradOutput1D(mv(0, s), mv(1, s), mv(2, s), mv(3, s), mv(4, s), mv(5, s))
-                    scratch[s] = r.0; scratch[6 + s] = r.1; scratch[12 + s] = r.2; scratch[18 + s] = r.3
+                    scratch[s] = r.0
+                    scratch[6 + s] = r.1
+                    scratch[12 + s] = r.2
+                    scratch[18 + s] = r.3
                 }
                 // (Aᵀ M) A: along each row (6 → 4 columns), bias, ReLU.
                 y16.withUnsafeMutableBufferPointer { yb in
                     for i in 0..<4 {
-                        let q = winogradOutput1D(scratch[i * 6], scratch[i * 6 + 1], scratch[i * 6 + 2],
-                                                 scratch[i * 6 + 3], scratch[i * 6 + 4], scratch[i * 6 + 5])
+                        let q = winogradOutput1D(
+                            scratch[i * 6], scratch[i * 6 + 1], scratch[i * 6 + 2],
+                            scratch[i * 6 + 3], scratch[i * 6 + 4], scratch[i * 6 + 5])
                         @inline(__always) func put(_ value: WinogradVector, _ j: Int) {
                             var y = value + b
                             if relu { y = y.replacing(with: 0, where: y .< 0) }
                             UnsafeMutableRawPointer(yb.baseAddress! + (i * 4 + j) * lanes)
                                 .storeBytes(of: y, as: WinogradVector.self)
                         }
-                        put(q.0, 0); put(q.1, 1); put(q.2, 2); put(q.3, 3)
+                        put(q.0, 0)
+                        put(q.1, 1)
+                        put(q.2, 2)
+                        put(q.3, 3)
                     }
                     // Interleave the 16 tiles' columns back into image rows.
                     for i in 0..<4 {

@@ -74,8 +74,10 @@ public func conv2dBackwardDataReference<T: BinaryFloatingPoint>(
 
 /// cols[(ci·k + i)·k + j][yy·W + x] = x[ci][y0+yy+i−p][x+j−p], or 0 outside the image.
 /// cols is (C·k·k, rows·W).
-func im2col(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
-            c: Int, h: Int, w: Int, k: Int, y0: Int, rows: Int, threads: Int) {
+func im2col(
+    _ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
+    c: Int, h: Int, w: Int, k: Int, y0: Int, rows: Int, threads: Int
+) {
     let p = k / 2
     let nb = rows * w
     let chunks = splitRange(c, parts: threads, align: 1)
@@ -104,8 +106,10 @@ func im2col(_ cols: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>,
 }
 
 /// The adjoint of im2col: dx[ci][y0+yy+i−p][x+j−p] += dcols[(ci·k + i)·k + j][yy·W + x].
-func col2im(_ dx: UnsafeMutablePointer<Float>, _ dcols: UnsafePointer<Float>,
-            c: Int, h: Int, w: Int, k: Int, y0: Int, rows: Int, threads: Int) {
+func col2im(
+    _ dx: UnsafeMutablePointer<Float>, _ dcols: UnsafePointer<Float>,
+    c: Int, h: Int, w: Int, k: Int, y0: Int, rows: Int, threads: Int
+) {
     let p = k / 2
     let nb = rows * w
     let chunks = splitRange(c, parts: threads, align: 1)
@@ -137,9 +141,11 @@ func convBandRows(c: Int, h: Int, w: Int, k: Int) -> Int {
 
 // MARK: - Fast path (im2col + GEMM on the chosen backend)
 
-func conv2dForwardGEMM(_ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                       weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
-                       c: Int, h: Int, w: Int, oc: Int, k: Int) {
+func conv2dForwardGEMM(
+    _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
+    c: Int, h: Int, w: Int, oc: Int, k: Int
+) {
     let kk = c * k * k
     let hw = h * w
     let bandRows = convBandRows(c: c, h: h, w: w, k: k)
@@ -147,8 +153,9 @@ func conv2dForwardGEMM(_ compute: Compute, out: UnsafeMutablePointer<Float>, x: 
         for y0 in stride(from: 0, to: h, by: bandRows) {
             let rows = min(bandRows, h - y0)
             im2col(cols, x, c: c, h: h, w: w, k: k, y0: y0, rows: rows, threads: compute.threads)
-            sgemm(compute, transA: false, transB: false, m: oc, n: rows * w, k: kk, alpha: 1,
-                  a: weight, lda: kk, b: cols, ldb: rows * w, beta: 0, c: out + y0 * w, ldc: hw)
+            sgemm(
+                compute, transA: false, transB: false, m: oc, n: rows * w, k: kk, alpha: 1,
+                a: weight, lda: kk, b: cols, ldb: rows * w, beta: 0, c: out + y0 * w, ldc: hw)
         }
     }
     // Epilogue: bias, and the ReLU when the caller wants the rectified output only.
@@ -166,8 +173,10 @@ func conv2dForwardGEMM(_ compute: Compute, out: UnsafeMutablePointer<Float>, x: 
     }
 }
 
-func conv2dBackwardDataGEMM(_ compute: Compute, dX: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-                            weight: UnsafePointer<Float>, c: Int, h: Int, w: Int, oc: Int, k: Int) {
+func conv2dBackwardDataGEMM(
+    _ compute: Compute, dX: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, c: Int, h: Int, w: Int, oc: Int, k: Int
+) {
     let kk = c * k * k
     let hw = h * w
     let bandRows = convBandRows(c: c, h: h, w: w, k: k)
@@ -175,8 +184,9 @@ func conv2dBackwardDataGEMM(_ compute: Compute, dX: UnsafeMutablePointer<Float>,
     ScratchPool.shared.withFloats(kk * bandRows * w) { dcols in
         for y0 in stride(from: 0, to: h, by: bandRows) {
             let rows = min(bandRows, h - y0)
-            sgemm(compute, transA: true, transB: false, m: kk, n: rows * w, k: oc, alpha: 1,
-                  a: weight, lda: kk, b: dOut + y0 * w, ldb: hw, beta: 0, c: dcols, ldc: rows * w)
+            sgemm(
+                compute, transA: true, transB: false, m: kk, n: rows * w, k: oc, alpha: 1,
+                a: weight, lda: kk, b: dOut + y0 * w, ldb: hw, beta: 0, c: dcols, ldc: rows * w)
             col2im(dX, dcols, c: c, h: h, w: w, k: k, y0: y0, rows: rows, threads: compute.threads)
         }
     }
@@ -184,31 +194,39 @@ func conv2dBackwardDataGEMM(_ compute: Compute, dX: UnsafeMutablePointer<Float>,
 
 /// Forward by Winograd: transform the weights (per call: caching them for all 16 layers would
 /// take 4× the weights' memory, and the transform is a few % of a layer), then convolve.
-func conv2dForwardWinograd(_ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-                           weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
-                           c: Int, h: Int, w: Int, oc: Int) {
+func conv2dForwardWinograd(
+    _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
+    c: Int, h: Int, w: Int, oc: Int
+) {
     ScratchPool.shared.withFloats(36 * oc * c) { u in
         winogradTransformWeights(u, weight: weight, oc: oc, c: c, forBackward: false, threads: compute.threads)
-        conv3x3Winograd(compute, out: out, x: x, inputMask: nil, u: u,
-                        bias: bias, relu: relu, c: c, h: h, w: w, oc: oc)
+        conv3x3Winograd(
+            compute, out: out, x: x, inputMask: nil, u: u,
+            bias: bias, relu: relu, c: c, h: h, w: w, oc: oc)
     }
 }
 
 /// Backward-data by Winograd: the forward convolution of dOut (OC channels) into C channels with
 /// every kernel rotated 180°. `mask` fuses a ReLU's backward.
-func conv2dBackwardDataWinograd(_ compute: Compute, dX: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-                                mask: UnsafePointer<Float>?, weight: UnsafePointer<Float>,
-                                c: Int, h: Int, w: Int, oc: Int) {
+func conv2dBackwardDataWinograd(
+    _ compute: Compute, dX: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
+    mask: UnsafePointer<Float>?, weight: UnsafePointer<Float>,
+    c: Int, h: Int, w: Int, oc: Int
+) {
     ScratchPool.shared.withFloats(36 * oc * c) { u in
         winogradTransformWeights(u, weight: weight, oc: oc, c: c, forBackward: true, threads: compute.threads)
-        conv3x3Winograd(compute, out: dX, x: dOut, inputMask: mask, u: u,
-                        bias: nil, relu: false, c: oc, h: h, w: w, oc: c)
+        conv3x3Winograd(
+            compute, out: dX, x: dOut, inputMask: mask, u: u,
+            bias: nil, relu: false, c: oc, h: h, w: w, oc: c)
     }
 }
 
 /// dOut · (mask > 0), the ReLU's backward, for the direct path (the Winograd path fuses it).
-func applyReLUMask(_ dst: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>, mask: UnsafePointer<Float>,
-                   count: Int, threads: Int) {
+func applyReLUMask(
+    _ dst: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+    count: Int, threads: Int
+) {
     let chunks = splitRange(count, parts: threads, align: 16)
     parallelFor(chunks.count, threads: threads) { t in
         for i in chunks[t] { dst[i] = mask[i] > 0 ? dOut[i] : 0 }
@@ -243,19 +261,22 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor, relu: Bool = false
     }
     if compute.backend == .reference {
         var out: [Float] = []
-        conv2dForwardReference(out: &out, x: x.data, weight: weight.data, bias: bias.data,
-                               c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+        conv2dForwardReference(
+            out: &out, x: x.data, weight: weight.data, bias: bias.data,
+            c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
         return Tensor(validShape: [s.oc, s.h, s.w], data: relu ? reluForward(out) : out)
     }
     var out = [Float](unsafeUninitializedCapacity: s.oc * s.h * s.w) { _, n in n = s.oc * s.h * s.w }
     let algorithm = compute.convAlgorithm(c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k, backward: false)
     out.withUnsafeMutableBufferPointer { po in
         if algorithm == .winograd {
-            conv2dForwardWinograd(compute, out: po.baseAddress!, x: x.data, weight: weight.data, bias: bias.data,
-                                  relu: relu, c: s.c, h: s.h, w: s.w, oc: s.oc)
+            conv2dForwardWinograd(
+                compute, out: po.baseAddress!, x: x.data, weight: weight.data, bias: bias.data,
+                relu: relu, c: s.c, h: s.h, w: s.w, oc: s.oc)
         } else {
-            conv2dForwardGEMM(compute, out: po.baseAddress!, x: x.data, weight: weight.data, bias: bias.data,
-                              relu: relu, c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+            conv2dForwardGEMM(
+                compute, out: po.baseAddress!, x: x.data, weight: weight.data, bias: bias.data,
+                relu: relu, c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
         }
     }
     return Tensor(validShape: [s.oc, s.h, s.w], data: out)
@@ -264,8 +285,10 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor, relu: Bool = false
 /// dx for out = conv(x, weight) + bias, given dOut (OC, H, W); returns (C, H, W).
 /// With `reluOutput` (the layer's rectified output), dOut is first taken through that ReLU's
 /// backward (dz = dOut where reluOutput > 0) — fused into the input pass on the Winograd path.
-public func conv2dBackwardData(_ dOut: Tensor, weight: Tensor, reluOutput: Tensor? = nil,
-                               _ compute: Compute) throws -> Tensor {
+public func conv2dBackwardData(
+    _ dOut: Tensor, weight: Tensor, reluOutput: Tensor? = nil,
+    _ compute: Compute
+) throws -> Tensor {
     try compute.checkAvailable()
     guard dOut.rank == 3, weight.rank == 4, dOut.shape[0] == weight.shape[0] else {
         throw KernelError.shape("conv2d backward: dOut \(dOut.shape) does not match weight \(weight.shape)")
@@ -275,8 +298,9 @@ public func conv2dBackwardData(_ dOut: Tensor, weight: Tensor, reluOutput: Tenso
     if compute.backend == .reference {
         let dz = reluOutput.map { reluBackward(dOut: dOut.data, x: $0.data) } ?? dOut.data
         var dX: [Float] = []
-        conv2dBackwardDataReference(dX: &dX, dOut: dz, weight: weight.data,
-                                    c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+        conv2dBackwardDataReference(
+            dX: &dX, dOut: dz, weight: weight.data,
+            c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
         return Tensor(validShape: [s.c, s.h, s.w], data: dX)
     }
     var dX = [Float](unsafeUninitializedCapacity: s.c * s.h * s.w) { _, n in n = s.c * s.h * s.w }
@@ -285,23 +309,27 @@ public func conv2dBackwardData(_ dOut: Tensor, weight: Tensor, reluOutput: Tenso
         if algorithm == .winograd {
             if let mask = reluOutput {
                 mask.data.withUnsafeBufferPointer { pm in
-                    conv2dBackwardDataWinograd(compute, dX: pd.baseAddress!, dOut: dOut.data, mask: pm.baseAddress!,
-                                               weight: weight.data, c: s.c, h: s.h, w: s.w, oc: s.oc)
+                    conv2dBackwardDataWinograd(
+                        compute, dX: pd.baseAddress!, dOut: dOut.data, mask: pm.baseAddress!,
+                        weight: weight.data, c: s.c, h: s.h, w: s.w, oc: s.oc)
                 }
             } else {
-                conv2dBackwardDataWinograd(compute, dX: pd.baseAddress!, dOut: dOut.data, mask: nil,
-                                           weight: weight.data, c: s.c, h: s.h, w: s.w, oc: s.oc)
+                conv2dBackwardDataWinograd(
+                    compute, dX: pd.baseAddress!, dOut: dOut.data, mask: nil,
+                    weight: weight.data, c: s.c, h: s.h, w: s.w, oc: s.oc)
             }
         } else if let mask = reluOutput {
             let count = dOut.count
             ScratchPool.shared.withFloats(count) { dz in
                 applyReLUMask(dz, dOut.data, mask: mask.data, count: count, threads: compute.threads)
-                conv2dBackwardDataGEMM(compute, dX: pd.baseAddress!, dOut: dz, weight: weight.data,
-                                       c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+                conv2dBackwardDataGEMM(
+                    compute, dX: pd.baseAddress!, dOut: dz, weight: weight.data,
+                    c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
             }
         } else {
-            conv2dBackwardDataGEMM(compute, dX: pd.baseAddress!, dOut: dOut.data, weight: weight.data,
-                                   c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+            conv2dBackwardDataGEMM(
+                compute, dX: pd.baseAddress!, dOut: dOut.data, weight: weight.data,
+                c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
         }
     }
     return Tensor(validShape: [s.c, s.h, s.w], data: dX)

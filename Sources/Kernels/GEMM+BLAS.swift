@@ -3,15 +3,18 @@
 // says plainly that it is unavailable.
 
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 public enum OpenBLAS {
-    typealias SgemmFunction = @convention(c) (
-        Int32, Int32, Int32, Int32, Int32, Int32, Float,
-        UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
-        UnsafeMutablePointer<Float>?, Int32) -> Void
+    typealias SgemmFunction =
+        @convention(c) (
+            Int32, Int32, Int32, Int32, Int32, Int32, Float,
+            UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float,
+            UnsafeMutablePointer<Float>?, Int32
+        ) -> Void
     typealias SetThreadsFunction = @convention(c) (Int32) -> Void
     typealias CoreNameFunction = @convention(c) () -> UnsafePointer<CChar>?
 
@@ -42,11 +45,14 @@ public enum OpenBLAS {
             let coreName = dlsym(handle, "openblas_get_corename").map {
                 unsafeBitCast($0, to: CoreNameFunction.self)
             }
-            return .success(Library(sgemm: unsafeBitCast(sym, to: SgemmFunction.self),
-                                    setThreads: setThreads, coreName: coreName, path: name))
+            return .success(
+                Library(
+                    sgemm: unsafeBitCast(sym, to: SgemmFunction.self),
+                    setThreads: setThreads, coreName: coreName, path: name))
         }
-        return .failure(.backendUnavailable(
-            "OpenBLAS not found (install libopenblas0, e.g. apt-get install libopenblas-dev); tried \(candidates.joined(separator: ", "))"))
+        return .failure(
+            .backendUnavailable(
+                "OpenBLAS not found (install libopenblas0, e.g. apt-get install libopenblas-dev); tried \(candidates.joined(separator: ", "))"))
     }()
 
     static func load() -> Result<Library, KernelError> { loaded }
@@ -71,8 +77,8 @@ public enum OpenBLAS {
     /// library loads, name a kernel family this CPU supports — unless the user already set one.
     static func chooseCoreTypeIfUnset() {
         guard getenv("OPENBLAS_CORETYPE") == nil,
-              let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+            let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
         else { return }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
         if flags.contains("avx512f") && flags.contains("avx512bw") && flags.contains("avx512vl") {
@@ -105,6 +111,7 @@ func sgemmBLAS(
     }
     OpenBLAS.setThreads(lib, threads)
     let rowMajor: Int32 = 101, noTrans: Int32 = 111, trans: Int32 = 112
-    lib.sgemm(rowMajor, transA ? trans : noTrans, transB ? trans : noTrans,
-              Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    lib.sgemm(
+        rowMajor, transA ? trans : noTrans, transB ? trans : noTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }

@@ -15,7 +15,7 @@ var gemmMR: Int { 6 }
 var gemmNR: Int { 16 }
 var gemmKC: Int { 256 }
 var gemmMC: Int { 120 }  // A block of 120 × 256 floats = 120 KB: stays in L2
-var gemmNC: Int { 4096 } // B panel of 256 × 4096 floats = 4 MB: stays in L3
+var gemmNC: Int { 4096 }  // B panel of 256 × 4096 floats = 4 MB: stays in L3
 
 typealias FloatVector = SIMD16<Float>
 
@@ -33,21 +33,24 @@ func sgemmSIMD(
     let flops = 2 * m * n * k
     let useThreads = flops < 1 << 20 ? 1 : threads
     let splitColumns = n >= m
-    let parts = splitColumns
+    let parts =
+        splitColumns
         ? splitRange(n, parts: useThreads, align: gemmNR)
         : splitRange(m, parts: useThreads, align: gemmMR)
     parallelFor(parts.count, threads: useThreads) { t in
         let r = parts[t]
         if splitColumns {
             let bSlice = transB ? b + r.lowerBound * ldb : b + r.lowerBound
-            gemmSingleThread(transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
-                             a: a, lda: lda, b: bSlice, ldb: ldb, beta: beta,
-                             c: c + r.lowerBound, ldc: ldc)
+            gemmSingleThread(
+                transA: transA, transB: transB, m: m, n: r.count, k: k, alpha: alpha,
+                a: a, lda: lda, b: bSlice, ldb: ldb, beta: beta,
+                c: c + r.lowerBound, ldc: ldc)
         } else {
             let aSlice = transA ? a + r.lowerBound : a + r.lowerBound * lda
-            gemmSingleThread(transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
-                             a: aSlice, lda: lda, b: b, ldb: ldb, beta: beta,
-                             c: c + r.lowerBound * ldc, ldc: ldc)
+            gemmSingleThread(
+                transA: transA, transB: transB, m: r.count, n: n, k: k, alpha: alpha,
+                a: aSlice, lda: lda, b: b, ldb: ldb, beta: beta,
+                c: c + r.lowerBound * ldc, ldc: ldc)
         }
     }
 }
@@ -76,8 +79,9 @@ private func gemmSingleThread(
     let mcMax = min(gemmMC, roundUp(m, gemmMR))
     ScratchPool.shared.withFloats(kcMax * ncMax) { packedB in
         ScratchPool.shared.withFloats(kcMax * mcMax) { packedA in
-            gemmBlocks(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
-                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, packedA: packedA, packedB: packedB)
+            gemmBlocks(
+                transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, packedA: packedA, packedB: packedB)
         }
     }
 }
@@ -106,9 +110,10 @@ private func gemmBlocks(
                     let pb = UnsafePointer(packedB + jr * kc)
                     for ir in stride(from: 0, to: mc, by: gemmMR) {
                         let mr = min(gemmMR, mc - ir)
-                        microKernel(kc: kc, pa: UnsafePointer(packedA + ir * kc), pb: pb,
-                                    c: c + (ic + ir) * ldc + jc + jr, ldc: ldc,
-                                    beta: betaHere, mr: mr, nr: nr)
+                        microKernel(
+                            kc: kc, pa: UnsafePointer(packedA + ir * kc), pb: pb,
+                            c: c + (ic + ir) * ldc + jc + jr, ldc: ldc,
+                            beta: betaHere, mr: mr, nr: nr)
                     }
                 }
             }
@@ -120,8 +125,10 @@ private func gemmBlocks(
 
 /// Packs op(B)[row0 ..< row0+kc][col0 ..< col0+nc] into strips of NR columns:
 /// strip s holds, for each p, the NR values op(B)[row0+p][col0+s·NR ..< +NR], zero-padded.
-private func packB(_ dst: UnsafeMutablePointer<Float>, transB: Bool, b: UnsafePointer<Float>, ldb: Int,
-                   row0: Int, col0: Int, kc: Int, nc: Int) {
+private func packB(
+    _ dst: UnsafeMutablePointer<Float>, transB: Bool, b: UnsafePointer<Float>, ldb: Int,
+    row0: Int, col0: Int, kc: Int, nc: Int
+) {
     if !transB {
         // Row by row, so each row of B is read once, front to back (kind to the TLB).
         for p in 0..<kc {
@@ -157,8 +164,10 @@ private func packB(_ dst: UnsafeMutablePointer<Float>, transB: Bool, b: UnsafePo
 
 /// Packs alpha · op(A)[row0 ..< row0+mc][col0 ..< col0+kc] into strips of MR rows:
 /// strip s holds, for each p, the MR values alpha · op(A)[row0+s·MR ..< +MR][col0+p], zero-padded.
-private func packA(_ dst: UnsafeMutablePointer<Float>, transA: Bool, a: UnsafePointer<Float>, lda: Int,
-                   row0: Int, col0: Int, mc: Int, kc: Int, alpha: Float) {
+private func packA(
+    _ dst: UnsafeMutablePointer<Float>, transA: Bool, a: UnsafePointer<Float>, lda: Int,
+    row0: Int, col0: Int, mc: Int, kc: Int, alpha: Float
+) {
     for i0 in stride(from: 0, to: mc, by: gemmMR) {
         let mr = min(gemmMR, mc - i0)
         let strip = dst + i0 * kc
@@ -187,8 +196,10 @@ private func packA(_ dst: UnsafeMutablePointer<Float>, transA: Bool, a: UnsafePo
 /// A function of its own, never inlined: inlined into the blocking loops, the register allocator
 /// spilled accumulators to the stack inside the k loop (seen in the assembly), at half the speed.
 @inline(never)
-private func microKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int) {
+private func microKernel(
+    kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Float>,
+    c: UnsafeMutablePointer<Float>, ldc: Int, beta: Float, mr: Int, nr: Int
+) {
     var c0 = FloatVector(), c1 = FloatVector(), c2 = FloatVector()
     var c3 = FloatVector(), c4 = FloatVector(), c5 = FloatVector()
     var a = pa
@@ -205,8 +216,12 @@ private func microKernel(kc: Int, pa: UnsafePointer<Float>, pb: UnsafePointer<Fl
         b += gemmNR * 4
     }
     if mr == gemmMR && nr == gemmNR {
-        storeRow(c0, c, beta); storeRow(c1, c + ldc, beta); storeRow(c2, c + 2 * ldc, beta)
-        storeRow(c3, c + 3 * ldc, beta); storeRow(c4, c + 4 * ldc, beta); storeRow(c5, c + 5 * ldc, beta)
+        storeRow(c0, c, beta)
+        storeRow(c1, c + ldc, beta)
+        storeRow(c2, c + 2 * ldc, beta)
+        storeRow(c3, c + 3 * ldc, beta)
+        storeRow(c4, c + 4 * ldc, beta)
+        storeRow(c5, c + 5 * ldc, beta)
     } else {
         // Edge tile: only the mr × nr corner exists in C.
         let rows = [c0, c1, c2, c3, c4, c5]

@@ -48,9 +48,10 @@ public func gramMatrix(_ x: Tensor, _ compute: Compute) throws -> Tensor {
             let f = px.baseAddress!
             parallelFor(parts.count, threads: compute.threads) { t in
                 let r = parts[t]
-                sgemm(single, transA: false, transB: true, m: s.c, n: s.c, k: r.count, alpha: 1,
-                      a: f + r.lowerBound, lda: m, b: f + r.lowerBound, ldb: m, beta: 0,
-                      c: partial + t * s.c * s.c, ldc: s.c)
+                sgemm(
+                    single, transA: false, transB: true, m: s.c, n: s.c, k: r.count, alpha: 1,
+                    a: f + r.lowerBound, lda: m, b: f + r.lowerBound, ldb: m, beta: 0,
+                    c: partial + t * s.c * s.c, ldc: s.c)
             }
         }
         g.withUnsafeMutableBufferPointer { pg in
@@ -77,8 +78,9 @@ public func gramMatrixBackward(_ dG: Tensor, input x: Tensor, _ compute: Compute
     for a in 0..<s.c { for b in 0..<s.c { symmetric[a * s.c + b] = dG.data[a * s.c + b] + dG.data[b * s.c + a] } }
     var dF = [Float](repeating: 0, count: s.c * m)
     dF.withUnsafeMutableBufferPointer { pd in
-        sgemm(compute, transA: false, transB: false, m: s.c, n: m, k: s.c, alpha: 1,
-              a: symmetric, lda: s.c, b: x.data, ldb: m, beta: 0, c: pd.baseAddress!, ldc: m)
+        sgemm(
+            compute, transA: false, transB: false, m: s.c, n: m, k: s.c, alpha: 1,
+            a: symmetric, lda: s.c, b: x.data, ldb: m, beta: 0, c: pd.baseAddress!, ldc: m)
     }
     return Tensor(validShape: x.shape, data: dF)
 }

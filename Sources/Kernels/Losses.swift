@@ -91,29 +91,12 @@ func checkStyleShapes(_ x: Tensor, _ targetGram: Tensor) throws -> (c: Int, m: I
     return (s.c, s.h * s.w)
 }
 
-/// L = Σ (gram(x) − targetGram)² / D for x (C, H, W).
-public func styleLoss(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, _ compute: Compute) throws -> Double {
-    try styleLossAndGradient(x, targetGram: targetGram, norm, wantGradient: false, compute).loss
-}
-
-/// dL/dx for styleLoss; returns (C, H, W).
-public func styleLossBackward(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, _ compute: Compute) throws -> Tensor {
-    try styleLossAndGradient(x, targetGram: targetGram, norm, wantGradient: true, compute).gradient!
-}
-
-/// The loss and, if wanted, dL/dx from one Gram matrix: a training step needs both, and the
-/// Gram matrix is the expensive part.
-public func styleLossAndGradient(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, wantGradient: Bool,
-                                 _ compute: Compute) throws -> (loss: Double, gradient: Tensor?) {
-    let (loss, dG) = try styleLossAndGramGradient(x, targetGram: targetGram, norm, wantGradient: wantGradient, compute)
-    guard let dG else { return (loss, nil) }
-    return (loss, try gramMatrixBackward(dG, input: x, compute))
-}
-
 /// The loss and, if wanted, dL/dG = 2 (G − S) / D (C × C): the gradient with respect to the
 /// features is then gramMatrixBackward(dG, input: x), which a caller may defer until it is needed.
-public func styleLossAndGramGradient(_ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, wantGradient: Bool,
-                                     _ compute: Compute) throws -> (loss: Double, dG: Tensor?) {
+public func styleLossAndGramGradient(
+    _ x: Tensor, targetGram: Tensor, _ norm: StyleNormalization, wantGradient: Bool,
+    _ compute: Compute
+) throws -> (loss: Double, dG: Tensor?) {
     let s = try checkStyleShapes(x, targetGram)
     let g = try gramMatrix(x, compute)
     let d = norm.denominator(channels: s.c, positions: s.m)

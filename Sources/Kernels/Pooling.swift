@@ -70,7 +70,10 @@ public func avgPool2x2Backward<T: BinaryFloatingPoint>(dOut: [T], c: Int, h: Int
             for xx in 0..<ow {
                 let g = dOut[(ci * oh + y) * ow + xx] / 4
                 let i = (ci * h + 2 * y) * w + 2 * xx
-                dX[i] = g; dX[i + 1] = g; dX[i + w] = g; dX[i + w + 1] = g
+                dX[i] = g
+                dX[i + 1] = g
+                dX[i + w] = g
+                dX[i + w + 1] = g
             }
         }
     }
@@ -93,8 +96,10 @@ func checkPoolInput(_ x: Tensor) throws -> (c: Int, h: Int, w: Int) {
 
 /// out (C, H/2, W/2) for x (C, H, W), channels ci in `channels`. Same operations, same order as
 /// the references above, so the results are identical.
-private func pool2x2ForwardChannels(_ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ kind: Pooling,
-                                    channels: Range<Int>, h: Int, w: Int) {
+private func pool2x2ForwardChannels(
+    _ out: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ kind: Pooling,
+    channels: Range<Int>, h: Int, w: Int
+) {
     let oh = h / 2, ow = w / 2
     for ci in channels {
         for y in 0..<oh {
@@ -110,8 +115,10 @@ private func pool2x2ForwardChannels(_ out: UnsafeMutablePointer<Float>, _ x: Uns
 }
 
 /// Overwrites dX (C, H, W) for channels in `channels`.
-private func pool2x2BackwardChannels(_ dX: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>,
-                                     _ x: UnsafePointer<Float>, _ kind: Pooling, channels: Range<Int>, h: Int, w: Int) {
+private func pool2x2BackwardChannels(
+    _ dX: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>,
+    _ x: UnsafePointer<Float>, _ kind: Pooling, channels: Range<Int>, h: Int, w: Int
+) {
     let oh = h / 2, ow = w / 2
     for ci in channels {
         // An odd last row or column gets no gradient.
@@ -123,7 +130,10 @@ private func pool2x2BackwardChannels(_ dX: UnsafeMutablePointer<Float>, _ dOut: 
                 let i = row + 2 * xx
                 if kind == .average {
                     let q = g[xx] / 4
-                    dX[i] = q; dX[i + 1] = q; dX[i + w] = q; dX[i + w + 1] = q
+                    dX[i] = q
+                    dX[i + 1] = q
+                    dX[i + w] = q
+                    dX[i + w + 1] = q
                 } else {
                     // The first maximum in the order (0,0), (0,1), (1,0), (1,1), as the reference.
                     var best = i
@@ -140,8 +150,10 @@ private func pool2x2BackwardChannels(_ dX: UnsafeMutablePointer<Float>, _ dOut: 
 public func pool2x2(_ x: Tensor, _ kind: Pooling, _ compute: Compute = Compute(threads: 1)) throws -> Tensor {
     let s = try checkPoolInput(x)
     if compute.backend == .reference {
-        let data = kind == .max ? maxPool2x2Forward(x.data, c: s.c, h: s.h, w: s.w)
-                                : avgPool2x2Forward(x.data, c: s.c, h: s.h, w: s.w)
+        let data =
+            kind == .max
+            ? maxPool2x2Forward(x.data, c: s.c, h: s.h, w: s.w)
+            : avgPool2x2Forward(x.data, c: s.c, h: s.h, w: s.w)
         return Tensor(validShape: [s.c, s.h / 2, s.w / 2], data: data)
     }
     let count = s.c * (s.h / 2) * (s.w / 2)
@@ -159,15 +171,19 @@ public func pool2x2(_ x: Tensor, _ kind: Pooling, _ compute: Compute = Compute(t
 }
 
 /// dx for out = pool2x2(x); dOut is (C, H/2, W/2).
-public func pool2x2Backward(_ dOut: Tensor, input x: Tensor, _ kind: Pooling,
-                            _ compute: Compute = Compute(threads: 1)) throws -> Tensor {
+public func pool2x2Backward(
+    _ dOut: Tensor, input x: Tensor, _ kind: Pooling,
+    _ compute: Compute = Compute(threads: 1)
+) throws -> Tensor {
     let s = try checkPoolInput(x)
     guard dOut.shape == [s.c, s.h / 2, s.w / 2] else {
         throw KernelError.shape("pooling backward: dOut \(dOut.shape) does not match input \(x.shape)")
     }
     if compute.backend == .reference {
-        let data = kind == .max ? maxPool2x2Backward(dOut: dOut.data, x: x.data, c: s.c, h: s.h, w: s.w)
-                                : avgPool2x2Backward(dOut: dOut.data, c: s.c, h: s.h, w: s.w)
+        let data =
+            kind == .max
+            ? maxPool2x2Backward(dOut: dOut.data, x: x.data, c: s.c, h: s.h, w: s.w)
+            : avgPool2x2Backward(dOut: dOut.data, c: s.c, h: s.h, w: s.w)
         return Tensor(validShape: x.shape, data: data)
     }
     var dX = [Float](unsafeUninitializedCapacity: x.count) { _, n in n = x.count }

@@ -44,11 +44,14 @@ public let wassersteinRelativeShift = 1e-4
 public struct GaussianStatistics: Sendable, Equatable {
     public var channels: Int
     public var mean: [Double]
-    public var covariance: [Double]   // C × C, row-major, + εI
+    public var covariance: [Double]  // C × C, row-major, + εI
     public var std: [Double]
 
     public init(channels: Int, mean: [Double], covariance: [Double], std: [Double]) {
-        self.channels = channels; self.mean = mean; self.covariance = covariance; self.std = std
+        self.channels = channels
+        self.mean = mean
+        self.covariance = covariance
+        self.std = std
     }
 
     /// The weighted mean of several (the blend of several style images): Σ_i w_i s_i / Σ w_i.
@@ -60,7 +63,9 @@ public struct GaussianStatistics: Sendable, Equatable {
             for (s, w) in parts { for i in v.indices { v[i] += s[keyPath: k][i] * w / total } }
             return v
         }
-        out.mean = mix(\.mean); out.covariance = mix(\.covariance); out.std = mix(\.std)
+        out.mean = mix(\.mean)
+        out.covariance = mix(\.covariance)
+        out.std = mix(\.std)
         return out
     }
 }
@@ -84,7 +89,8 @@ public func gaussianStatisticsReference<T: BinaryFloatingPoint>(_ f: [T], c: Int
         for b in a..<c {
             var s = 0.0
             for i in 0..<m { s += p[i] * (Double(f[a * m + i]) - mean[a]) * (Double(f[b * m + i]) - mean[b]) }
-            cov[a * c + b] = s; cov[b * c + a] = s
+            cov[a * c + b] = s
+            cov[b * c + a] = s
         }
         cov[a * c + a] += featureStatisticsEpsilon
     }
@@ -96,8 +102,10 @@ public func gaussianStatisticsReference<T: BinaryFloatingPoint>(_ f: [T], c: Int
 
 /// L and, if asked, dL/dF for the mean–std loss against `target`'s means and standard deviations.
 @inlinable
-public func meanStdLossReference<T: BinaryFloatingPoint>(_ f: [T], c: Int, m: Int, weights: [T]?,
-                                                         target: GaussianStatistics, wantGradient: Bool) -> (loss: Double, gradient: [T]?) {
+public func meanStdLossReference<T: BinaryFloatingPoint>(
+    _ f: [T], c: Int, m: Int, weights: [T]?,
+    target: GaussianStatistics, wantGradient: Bool
+) -> (loss: Double, gradient: [T]?) {
     let p = positionProbabilities(weights, m: m)
     var loss = 0.0
     var gradient: [T]? = wantGradient ? [T](repeating: 0, count: c * m) : nil
@@ -105,7 +113,10 @@ public func meanStdLossReference<T: BinaryFloatingPoint>(_ f: [T], c: Int, m: In
         var mu = 0.0
         for i in 0..<m { mu += p[i] * Double(f[a * m + i]) }
         var variance = featureStatisticsEpsilon
-        for i in 0..<m { let d = Double(f[a * m + i]) - mu; variance += p[i] * d * d }
+        for i in 0..<m {
+            let d = Double(f[a * m + i]) - mu
+            variance += p[i] * d * d
+        }
         let sigma = variance.squareRoot()
         let dMu = mu - target.mean[a], dSigma = sigma - target.std[a]
         loss += dMu * dMu + dSigma * dSigma
@@ -118,8 +129,10 @@ public func meanStdLossReference<T: BinaryFloatingPoint>(_ f: [T], c: Int, m: In
     return (loss, gradient)
 }
 
-public func meanStdStyleLoss(_ x: Tensor, weights: [Float]?, target: GaussianStatistics,
-                             wantGradient: Bool) throws -> (loss: Double, gradient: Tensor?) {
+public func meanStdStyleLoss(
+    _ x: Tensor, weights: [Float]?, target: GaussianStatistics,
+    wantGradient: Bool
+) throws -> (loss: Double, gradient: Tensor?) {
     let s = try requireCHW(x, "mean-std style loss input")
     guard target.channels == s.c else { throw KernelError.shape("mean-std loss: target has \(target.channels) channels, features \(s.c)") }
     let (loss, g) = meanStdLossReference(x.data, c: s.c, m: s.h * s.w, weights: weights, target: target, wantGradient: wantGradient)
@@ -145,8 +158,10 @@ public func matrixProductReference(_ a: [Double], _ b: [Double], n: Int) -> [Dou
 /// X^½ and X^-½ of a symmetric positive definite n × n matrix by the coupled Newton–Schulz
 /// iteration, stopping when ‖I − Z Y‖_F < tolerance or after `maxIterations`.
 @inlinable
-public func newtonSchulzSquareRoot<T: BinaryFloatingPoint>(_ x: [T], n: Int, tolerance: Double, maxIterations: Int,
-                                                           multiply: ([T], [T]) -> [T]) -> (root: [T], inverseRoot: [T], iterations: Int) {
+public func newtonSchulzSquareRoot<T: BinaryFloatingPoint>(
+    _ x: [T], n: Int, tolerance: Double, maxIterations: Int,
+    multiply: ([T], [T]) -> [T]
+) -> (root: [T], inverseRoot: [T], iterations: Int) {
     let scale = x.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
     guard scale > 0 else { return (x, x, 0) }
     var y = x.map { T(Double($0) / scale) }
@@ -155,7 +170,7 @@ public func newtonSchulzSquareRoot<T: BinaryFloatingPoint>(_ x: [T], n: Int, tol
     var iterations = 0
     var previous = Double.infinity
     while iterations < maxIterations {
-        var t = multiply(z, y)                               // Z Y → T = (3I − Z Y)/2
+        var t = multiply(z, y)  // Z Y → T = (3I − Z Y)/2
         var residual = 0.0
         for i in 0..<n {
             for j in 0..<n {
@@ -228,16 +243,19 @@ func symmetricSquareRoot(_ x: [Double], n: Int, _ compute: Compute) -> (root: [D
 func floatProduct(_ a: [Float], _ b: [Float], n: Int, _ compute: Compute) -> [Float] {
     var out = [Float](repeating: 0, count: n * n)
     out.withUnsafeMutableBufferPointer { po in
-        sgemm(compute, transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a, lda: n, b: b, ldb: n,
-              beta: 0, c: po.baseAddress!, ldc: n)
+        sgemm(
+            compute, transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a, lda: n, b: b, ldb: n,
+            beta: 0, c: po.baseAddress!, ldc: n)
     }
     return out
 }
 
 /// Plain-loop W2 loss and dL/dF in Double: the reference the fast path and the finite differences check.
 @inlinable
-public func wassersteinLossReference<T: BinaryFloatingPoint>(_ f: [T], c: Int, m: Int, weights: [T]?, target: GaussianStatistics,
-                                                             wantGradient: Bool) -> (loss: Double, gradient: [T]?) {
+public func wassersteinLossReference<T: BinaryFloatingPoint>(
+    _ f: [T], c: Int, m: Int, weights: [T]?, target: GaussianStatistics,
+    wantGradient: Bool
+) -> (loss: Double, gradient: [T]?) {
     let stats = gaussianStatisticsReference(f, c: c, m: m, weights: weights)
     let product = { (a: [Double], b: [Double]) in matrixProductReference(a, b, n: c) }
     let root = { (x: [Double]) in newtonSchulzSquareRoot(x, n: c, tolerance: 1e-13, maxIterations: 100, multiply: product) }
@@ -246,7 +264,11 @@ public func wassersteinLossReference<T: BinaryFloatingPoint>(_ f: [T], c: Int, m
     var shiftedTarget = target.covariance
     for i in 0..<c { shiftedTarget[i * c + i] += wassersteinRelativeShift * norm }
     let a = root(shiftedTarget).root
-    func shifted(_ x: [Double]) -> [Double] { var x = x; for i in 0..<c { x[i * c + i] += shift }; return x }
+    func shifted(_ x: [Double]) -> [Double] {
+        var x = x
+        for i in 0..<c { x[i * c + i] += shift }
+        return x
+    }
     let b = root(shifted(product(product(a, stats.covariance), a)))
     let same = root(shifted(product(product(a, target.covariance), a))).root
     let C = Double(c)
@@ -277,8 +299,10 @@ public func wassersteinLossReference<T: BinaryFloatingPoint>(_ f: [T], c: Int, m
 /// The W2 style loss of x (C, H, W) against `target`, with dL/dx if asked. The M-long sums (the
 /// covariance and the gradient) run as GEMMs through the Gram kernels; the C × C algebra as GEMMs
 /// in the Newton–Schulz iteration.
-public func wassersteinStyleLoss(_ x: Tensor, weights: [Float]?, target: WassersteinTarget,
-                                 wantGradient: Bool, _ compute: Compute) throws -> (loss: Double, gradient: Tensor?) {
+public func wassersteinStyleLoss(
+    _ x: Tensor, weights: [Float]?, target: WassersteinTarget,
+    wantGradient: Bool, _ compute: Compute
+) throws -> (loss: Double, gradient: Tensor?) {
     let s = try requireCHW(x, "Wasserstein style loss input")
     let c = s.c, m = s.h * s.w
     guard target.channels == c else { throw KernelError.shape("Wasserstein loss: target has \(target.channels) channels, features \(c)") }

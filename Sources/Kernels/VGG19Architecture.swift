@@ -54,8 +54,9 @@ public enum VGG19Architecture {
             case .conv(_, let ic, let oc):
                 r += 2 * j
                 c = oc
-                return Shape(layer: layer, input: input, output: (oc, h, w), parameters: oc * ic * 9 + oc,
-                             flops: 2 * Double(oc * ic * 9 * h * w), receptiveField: r, jump: j)
+                return Shape(
+                    layer: layer, input: input, output: (oc, h, w), parameters: oc * ic * 9 + oc,
+                    flops: 2 * Double(oc * ic * 9 * h * w), receptiveField: r, jump: j)
             case .pool:
                 r += j
                 j *= 2
@@ -78,8 +79,10 @@ public enum VGG19Architecture {
     /// fast kernels (VGG19.forward), float64 arrays with the plain loops (the gradient check) — each
     /// layer's arithmetic given by `conv` (name, C, OC, input) and `pool` (name, input); `visit` sees
     /// every output. Stops early when `visit` returns false.
-    public static func forward<X>(_ input: X, through last: Int, conv: (String, Int, Int, X) throws -> X,
-                                  pool: (String, X) throws -> X, visit: (VGG19Layer, X) throws -> Bool) rethrows {
+    public static func forward<X>(
+        _ input: X, through last: Int, conv: (String, Int, Int, X) throws -> X,
+        pool: (String, X) throws -> X, visit: (VGG19Layer, X) throws -> Bool
+    ) rethrows {
         var x = input
         for layer in layers.prefix(last + 1) {
             switch layer {

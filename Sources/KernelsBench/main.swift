@@ -47,15 +47,8 @@ if let onlyLayer, !VGG19Architecture.layers.contains(where: { $0.name == onlyLay
 /// Median wall time of `repeats` runs after one warm-up.
 func medianSeconds(_ body: () -> Void) -> Double {
     body()
-    var times: [Double] = []
-    for _ in 0..<repeats {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        body()
-        times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-    }
-    return times.sorted()[times.count / 2]
+    return medianSeconds(repeats: repeats, body)
 }
-
 
 // A seeded generator: the system one (getrandom per call) took more time than some layers.
 nonisolated(unsafe) var rng = SplitMix64(seed: 1)
@@ -97,7 +90,11 @@ for layer in VGG19Architecture.convInputs(height: size, width: size) where onlyL
         let mask = relu(orFail { try Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w)) })
         var times: [String: Double] = [:]
         for col in columns {
-            if let only, only != col.name { times["fwd \(col.name)"] = .nan; times["bwd \(col.name)"] = .nan; continue }
+            if let only, only != col.name {
+                times["fwd \(col.name)"] = .nan
+                times["bwd \(col.name)"] = .nan
+                continue
+            }
             // As VGG19 runs them: the ReLU fused into the forward, its mask into the backward.
             times["fwd \(col.name)"] = medianSeconds { _ = orFail { try conv2d(x, weight: weight, bias: bias, relu: true, col.compute) } }
             times["bwd \(col.name)"] = medianSeconds { _ = orFail { try conv2dBackwardData(dOut, weight: weight, reluOutput: mask, col.compute) } }
@@ -133,8 +130,9 @@ for n in [1024, 2048] {
     for backend in backends {
         let compute = Compute(backend: backend, threads: threads)
         let t = medianSeconds {
-            sgemm(compute, transA: false, transB: false, m: n, n: n, k: n, alpha: 1,
-                  a: a, lda: n, b: b, ldb: n, beta: 0, c: &c, ldc: n)
+            sgemm(
+                compute, transA: false, transB: false, m: n, n: n, k: n, alpha: 1,
+                a: a, lda: n, b: b, ldb: n, beta: 0, c: &c, ldc: n)
         }
         rates.append(2 * Double(n * n * n) / t / 1e9)
         row += lpad(f1(rates.last!), 11)

@@ -6,30 +6,35 @@ import Lab
 /// measurement runs in a child process, so its peak memory is its own.
 enum BenchCommand {
     static let usage = """
-    usage: lab bench [--sizes 128,256,512] [--backends simd,blas] [--conv auto|direct|winograd] [--repeats 5]
-                     [--threads N] [--json] [--profile]
-    One iteration = VGG19 forward to block5_conv2, the Keras example's loss, backward to the image, an SGD
-    update; targets computed once beforehand. --json prints one JSON object per line (for scripts).
-    --profile prints, for each size and backend, one iteration broken down by layer and phase.
-    """
+        usage: lab bench [--sizes 128,256,512] [--backends simd,blas] [--conv auto|direct|winograd] [--repeats 5]
+                         [--threads N] [--json] [--profile]
+        One iteration = VGG19 forward to block5_conv2, the Keras example's loss, backward to the image, an SGD
+        update; targets computed once beforehand. --json prints one JSON object per line (for scripts).
+        --profile prints, for each size and backend, one iteration broken down by layer and phase.
+        """
 
     static func main(_ words: [String]) -> Int32 {
-        if words.contains("--help") { print(usage); return 0 }
+        if words.contains("--help") {
+            print(usage)
+            return 0
+        }
         do {
-            let a = try Arguments.parse(words, options: ["sizes", "backends", "repeats", "threads", "single", "conv"],
-                                     flags: ["json", "profile"])
+            let a = try Arguments.parse(
+                words, options: ["sizes", "backends", "repeats", "threads", "single", "conv"],
+                flags: ["json", "profile"])
             let conv = try a.choice("conv", ConvAlgorithm.self) ?? .auto
             let repeats = try a.int("repeats", default: 5, in: 1...1000)
             let threads = try a.int("threads", default: Compute.defaultThreads, in: 1...256)
-            if let single = a.value("single") {   // the child: "SIZE:BACKEND"
+            if let single = a.value("single") {  // the child: "SIZE:BACKEND"
                 let parts = single.split(separator: ":")
                 guard parts.count == 2, let size = Int(parts[0]), let backend = Backend(rawValue: String(parts[1])) else {
                     throw UsageError("--single SIZE:BACKEND")
                 }
                 let compute = Compute(backend: backend, threads: threads, conv: conv)
                 try compute.checkAvailable()
-                let result = try IterationBenchmark.run(vgg: try VGG19(), size: size, compute: compute, repeats: repeats,
-                                                        profile: a.has("profile"))
+                let result = try IterationBenchmark.run(
+                    vgg: try VGG19(), size: size, compute: compute, repeats: repeats,
+                    profile: a.has("profile"))
                 print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
                 return 0
             }
@@ -44,7 +49,10 @@ enum BenchCommand {
             }
             let json = a.has("json")
             if !json {
-                print("one transfer iteration, median of \(repeats); \(threads) threads; convolutions \(conv); OpenBLAS: \(OpenBLAS.isAvailable ? OpenBLAS.coreName : "not installed")")
+                print(
+                    "one transfer iteration, median of \(repeats); \(threads) threads; convolutions \(conv); "
+                        + "OpenBLAS: \(OpenBLAS.isAvailable ? OpenBLAS.coreName : "not installed")"
+                )
                 print("size   backend   iteration   forward   GFLOP/it   GFLOP/s   peak memory")
             }
             var failures: Int32 = 0
@@ -52,15 +60,19 @@ enum BenchCommand {
                 for backend in backends {
                     let child = Process()
                     child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0].contains("/") ? CommandLine.arguments[0] : "/proc/self/exe")
-                    child.arguments = ["bench", "--single", "\(size):\(backend)", "--repeats", "\(repeats)", "--threads", "\(threads)",
-                                       "--conv", "\(conv)"] + (a.has("profile") ? ["--profile"] : [])
+                    child.arguments =
+                        [
+                            "bench", "--single", "\(size):\(backend)", "--repeats", "\(repeats)", "--threads", "\(threads)",
+                            "--conv", "\(conv)",
+                        ] + (a.has("profile") ? ["--profile"] : [])
                     let pipe = Pipe()
                     child.standardOutput = pipe
                     try child.run()
                     let data = pipe.fileHandleForReading.readDataToEndOfFile()
                     child.waitUntilExit()
                     guard child.terminationStatus == 0,
-                          let r = try? JSONDecoder().decode(IterationBenchmark.self, from: data) else {
+                        let r = try? JSONDecoder().decode(IterationBenchmark.self, from: data)
+                    else {
                         FileHandle.standardError.write(Data("lab bench: \(size)² on \(backend) failed\n".utf8))
                         failures += 1
                         continue
@@ -68,10 +80,13 @@ enum BenchCommand {
                     if json {
                         print(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
                     } else {
-                        let label = ("\(size)²" + String(repeating: " ", count: 7)).prefix(7)
-                        let name = (backend.rawValue + String(repeating: " ", count: 10)).prefix(10)
-                        print("\(label)\(name)" + String(format: "%8.3f s  %6.3f s  %9.1f  %8.1f   ", r.iterationSeconds,
-                                     r.forwardSeconds, r.gflopPerIteration, r.gflops) + formatMemory(r.peakResidentBytes))
+                        let label = pad("\(size)²", 7)
+                        let name = pad(backend.rawValue, 10)
+                        print(
+                            "\(label)\(name)"
+                                + String(
+                                    format: "%8.3f s  %6.3f s  %9.1f  %8.1f   ", r.iterationSeconds,
+                                    r.forwardSeconds, r.gflopPerIteration, r.gflops) + formatBytes(r.peakResidentBytes))
                         if let profile = r.profile { print(profile + "\n") }
                     }
                 }
@@ -81,9 +96,5 @@ enum BenchCommand {
             FileHandle.standardError.write(Data("lab bench: \(error)\n".utf8))
             return 1
         }
-    }
-
-    static func formatMemory(_ bytes: Int) -> String {
-        String(format: "%.2f GiB", Double(bytes) / Double(1 << 30))
     }
 }

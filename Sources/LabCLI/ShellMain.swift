@@ -48,8 +48,9 @@ enum ShellMain {
         let color = terminal && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
         var size = winsize()
         let columns = ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 80
-        let shell = Shell(output: write, color: color, columns: columns, outputDirectory: a.value("out") ?? "out",
-                          interruption: Interruption(catchingSIGINT: true))
+        let shell = Shell(
+            output: write, color: color, columns: columns, outputDirectory: a.value("out") ?? "out",
+            interruption: Interruption(catchingSIGINT: true))
         shell.progressPath = (home as NSString).appendingPathComponent(".nstlab_progress.json")
         shell.prefill = { nst_set_prefill($0) }
         if let n = openLesson { shell.execute("lesson \(n)") }
@@ -82,12 +83,16 @@ enum ShellMain {
             list[matches.count] = nil
             return list
         }
-        let historyPath = ProcessInfo.processInfo.environment["NSTLAB_HISTORY"]
+        let historyPath =
+            ProcessInfo.processInfo.environment["NSTLAB_HISTORY"]
             ?? (home as NSString).appendingPathComponent(".nstlab_history")
         _ = nst_read_history(historyPath)
         write("NST Lab — neural style transfer, one step at a time. Type help, or Tab to complete.\n")
         while true {
-            guard let raw = nst_readline("lab> ") else { write("\n"); break }   // Ctrl-D
+            guard let raw = nst_readline("lab> ") else {
+                write("\n")
+                break
+            }  // Ctrl-D
             let text = String(cString: raw)
             free(raw)
             // `edit` puts a whole cell on the line, one command per line: Enter runs them in order,
@@ -101,8 +106,11 @@ enum ShellMain {
                 var size = winsize()
                 if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { shell.columns = Int(size.ws_col) }
                 let outcome = shell.execute(trimmed)
-                if outcome == .quit { quit = true; break }
-                if case .failed = outcome { break }   // as in a cell: the rest depends on it
+                if outcome == .quit {
+                    quit = true
+                    break
+                }
+                if case .failed = outcome { break }  // as in a cell: the rest depends on it
             }
             if quit { break }
         }

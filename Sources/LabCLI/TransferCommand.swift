@@ -40,26 +40,35 @@ enum TransferCommand {
             let folder = (plan.prefix as NSString).deletingLastPathComponent
             if !folder.isEmpty { try AtomicFile.createFolder(folder) }
             let size = session.workingSize!
-            let schedule = run.scales.isEmpty ? "\(size.width)×\(size.height), \(run.iterations) iterations"
+            let schedule =
+                run.scales.isEmpty
+                ? "\(size.width)×\(size.height), \(run.iterations) iterations"
                 : "scales " + run.scales.map { "\($0.rows) rows × \($0.iterations)" }.joined(separator: ", ")
             FileHandle.standardError.write(Data("transfer at \(schedule), \(session.optimizer.name), backend \(session.compute.backend)\n".utf8))
             let interruption = Interruption(catchingSIGINT: true)
             let bar = ProgressBar(enabled: isatty(2) == 1)
             let showTerms = plan.showTerms
-            let outcome = run.run(session, interruption: interruption, report: { line in
-                bar.clear()
-                // Unbuffered, so a pipe sees each line when it happens.
-                FileHandle.standardOutput.write(Data((line + "\n").utf8))
-                if showTerms, let last = session.history.last {
-                    FileHandle.standardOutput.write(Data(("  " + describeTerms(last.breakdown) + "\n").utf8))
-                }
-            }, progress: { done, total, record in
-                bar.update(done: done, total: total, loss: record.total, seconds: record.seconds)
-            })
+            let outcome = run.run(
+                session, interruption: interruption,
+                report: { line in
+                    bar.clear()
+                    // Unbuffered, so a pipe sees each line when it happens.
+                    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+                    if showTerms, let last = session.history.last {
+                        FileHandle.standardOutput.write(Data(("  " + describeTerms(last.breakdown) + "\n").utf8))
+                    }
+                },
+                progress: { done, total, record in
+                    bar.update(done: done, total: total, loss: record.total, seconds: record.seconds)
+                })
             bar.clear()
             let elapsed = Date().timeIntervalSince(clock)
-            FileHandle.standardError.write(Data(String(format: "%d iteration(s) in %.1f s (%.2f s each)\n", outcome.completed, elapsed,
-                                                       outcome.completed > 0 ? elapsed / Double(outcome.completed) : 0).utf8))
+            FileHandle.standardError.write(
+                Data(
+                    String(
+                        format: "%d iteration(s) in %.1f s (%.2f s each)\n", outcome.completed, elapsed,
+                        outcome.completed > 0 ? elapsed / Double(outcome.completed) : 0
+                    ).utf8))
             if !outcome.saved.isEmpty {
                 FileHandle.standardError.write(Data(("saved:\n" + outcome.saved.map { "  " + $0 }.joined(separator: "\n") + "\n").utf8))
             }
@@ -91,7 +100,8 @@ final class ProgressBar {
         let width = 24
         let filled = total > 0 ? width * done / total : width
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
-        let line = String(format: "\r%@ %d/%d  loss %@  %.2f s/it  ETA %dm%02ds", bar, done, total, formatLoss(loss), perIteration, eta / 60, eta % 60)
+        let line = String(
+            format: "\r%@ %d/%d  loss %@  %.2f s/it  ETA %dm%02ds", bar, done, total, formatLoss(loss), perIteration, eta / 60, eta % 60)
         FileHandle.standardError.write(Data(line.utf8))
     }
 

@@ -1,9 +1,10 @@
 import Testing
+
 @testable import Kernels
 
 // The SIMD and BLAS backends against the plain-loop reference, on VGG19-shaped layers.
 
-let backendTolerance = 1e-5   // relative L2, Float32 against a Double-accumulated reference
+let backendTolerance = 1e-5  // relative L2, Float32 against a Double-accumulated reference
 
 let fastBackends: [Backend] = OpenBLAS.isAvailable ? [.simd, .blas] : [.simd]
 
@@ -36,10 +37,12 @@ struct BackendTests {
         let b: [Float] = randomArray((g.transB ? g.n : g.k) * ldb, &rng)
         let c0: [Float] = randomArray(g.m * ldc, &rng)
         var expected = c0, actual = c0
-        sgemm(Compute(backend: .reference), transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: 1.5,
-              a: a, lda: lda, b: b, ldb: ldb, beta: g.beta, c: &expected, ldc: ldc)
-        sgemm(Compute(backend: backend), transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: 1.5,
-              a: a, lda: lda, b: b, ldb: ldb, beta: g.beta, c: &actual, ldc: ldc)
+        sgemm(
+            Compute(backend: .reference), transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: 1.5,
+            a: a, lda: lda, b: b, ldb: ldb, beta: g.beta, c: &expected, ldc: ldc)
+        sgemm(
+            Compute(backend: backend), transA: g.transA, transB: g.transB, m: g.m, n: g.n, k: g.k, alpha: 1.5,
+            a: a, lda: lda, b: b, ldb: ldb, beta: g.beta, c: &actual, ldc: ldc)
         expectClose(actual, expected, relativeL2: backendTolerance, "\(backend) gemm \(g.testDescription)")
         // The padding columns of C beyond n must be untouched.
         for i in 0..<g.m { for j in g.n..<ldc { #expect(actual[i * ldc + j] == c0[i * ldc + j]) } }
@@ -49,23 +52,24 @@ struct BackendTests {
     func gemmWithBetaZeroIgnoresGarbageInC(_ backend: Backend) {
         let a: [Float] = [1, 2, 3, 4], b: [Float] = [1, 0, 0, 1]
         var c: [Float] = [.nan, .infinity, .nan, -.infinity]
-        sgemm(Compute(backend: backend), transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1,
-              a: a, lda: 2, b: b, ldb: 2, beta: 0, c: &c, ldc: 2)
+        sgemm(
+            Compute(backend: backend), transA: false, transB: false, m: 2, n: 2, k: 2, alpha: 1,
+            a: a, lda: 2, b: b, ldb: 2, beta: 0, c: &c, ldc: 2)
         #expect(c == [1, 2, 3, 4])
     }
 
     // VGG19's conv layers (input channels → output channels) at spatial sizes that keep
     // the Double reference fast; the SIMD path is blocked the same way at every size.
     static let vggLayers: [ConvShape] = [
-        ConvShape(c: 3, h: 32, w: 40, oc: 64, k: 3),    // block1_conv1
-        ConvShape(c: 64, h: 32, w: 40, oc: 64, k: 3),   // block1_conv2
+        ConvShape(c: 3, h: 32, w: 40, oc: 64, k: 3),  // block1_conv1
+        ConvShape(c: 64, h: 32, w: 40, oc: 64, k: 3),  // block1_conv2
         ConvShape(c: 64, h: 16, w: 20, oc: 128, k: 3),  // block2_conv1
-        ConvShape(c: 128, h: 16, w: 20, oc: 128, k: 3), // block2_conv2
+        ConvShape(c: 128, h: 16, w: 20, oc: 128, k: 3),  // block2_conv2
         ConvShape(c: 128, h: 8, w: 10, oc: 256, k: 3),  // block3_conv1
         ConvShape(c: 256, h: 8, w: 10, oc: 256, k: 3),  // block3_conv2..4
-        ConvShape(c: 256, h: 4, w: 5, oc: 512, k: 3),   // block4_conv1
-        ConvShape(c: 512, h: 4, w: 5, oc: 512, k: 3),   // block4_conv2..4, block5_*
-        ConvShape(c: 512, h: 3, w: 3, oc: 512, k: 3),   // block5 at an odd size
+        ConvShape(c: 256, h: 4, w: 5, oc: 512, k: 3),  // block4_conv1
+        ConvShape(c: 512, h: 4, w: 5, oc: 512, k: 3),  // block4_conv2..4, block5_*
+        ConvShape(c: 512, h: 3, w: 3, oc: 512, k: 3),  // block5 at an odd size
     ]
 
     @Test(arguments: vggLayers, fastBackends)
@@ -76,12 +80,14 @@ struct BackendTests {
         let bias = randomTensor([s.oc], &rng)
         let dOut = randomTensor([s.oc, s.h, s.w], &rng)
         let ref = Compute(backend: .reference), fast = Compute(backend: backend)
-        expectClose(try conv2d(x, weight: weight, bias: bias, fast).data,
-                    try conv2d(x, weight: weight, bias: bias, ref).data,
-                    relativeL2: backendTolerance, "\(backend) conv forward \(s.testDescription)")
-        expectClose(try conv2dBackwardData(dOut, weight: weight, fast).data,
-                    try conv2dBackwardData(dOut, weight: weight, ref).data,
-                    relativeL2: backendTolerance, "\(backend) conv backward \(s.testDescription)")
+        expectClose(
+            try conv2d(x, weight: weight, bias: bias, fast).data,
+            try conv2d(x, weight: weight, bias: bias, ref).data,
+            relativeL2: backendTolerance, "\(backend) conv forward \(s.testDescription)")
+        expectClose(
+            try conv2dBackwardData(dOut, weight: weight, fast).data,
+            try conv2dBackwardData(dOut, weight: weight, ref).data,
+            relativeL2: backendTolerance, "\(backend) conv backward \(s.testDescription)")
     }
 
     @Test(arguments: fastBackends)
@@ -95,10 +101,12 @@ struct BackendTests {
         let bias = randomTensor([s.oc], &rng)
         let dOut = randomTensor([s.oc, s.h, s.w], &rng)
         let ref = Compute(backend: .reference), fast = Compute(backend: backend)
-        expectClose(try conv2d(x, weight: weight, bias: bias, fast).data, try conv2d(x, weight: weight, bias: bias, ref).data,
-                    relativeL2: backendTolerance, "banded conv forward")
-        expectClose(try conv2dBackwardData(dOut, weight: weight, fast).data, try conv2dBackwardData(dOut, weight: weight, ref).data,
-                    relativeL2: backendTolerance, "banded conv backward")
+        expectClose(
+            try conv2d(x, weight: weight, bias: bias, fast).data, try conv2d(x, weight: weight, bias: bias, ref).data,
+            relativeL2: backendTolerance, "banded conv forward")
+        expectClose(
+            try conv2dBackwardData(dOut, weight: weight, fast).data, try conv2dBackwardData(dOut, weight: weight, ref).data,
+            relativeL2: backendTolerance, "banded conv backward")
     }
 
     @Test(arguments: [(64, 32, 40), (512, 4, 5), (3, 7, 9)], fastBackends)
@@ -108,8 +116,9 @@ struct BackendTests {
         let dG = randomTensor([shape.0, shape.0], &rng)
         let ref = Compute(backend: .reference), fast = Compute(backend: backend)
         expectClose(try gramMatrix(x, fast).data, try gramMatrix(x, ref).data, relativeL2: backendTolerance, "\(backend) gram")
-        expectClose(try gramMatrixBackward(dG, input: x, fast).data, try gramMatrixBackward(dG, input: x, ref).data,
-                    relativeL2: backendTolerance, "\(backend) gram backward")
+        expectClose(
+            try gramMatrixBackward(dG, input: x, fast).data, try gramMatrixBackward(dG, input: x, ref).data,
+            relativeL2: backendTolerance, "\(backend) gram backward")
     }
 
     @Test(arguments: fastBackends)

@@ -1,4 +1,6 @@
+import Foundation
 import Testing
+
 @testable import Kernels
 
 // Every backward against central finite differences, in Double, on small random inputs
@@ -29,20 +31,24 @@ struct GradientTests {
         let r: [Double] = randomArray(s.oc * s.h * s.w, &rng)
         var dX: [Double] = []
         conv2dBackwardDataReference(dX: &dX, dOut: r, weight: weight, c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
-        expectGradientMatchesFiniteDifferences(x, step: 1e-5, tolerance: gradientTolerance, "conv2d \(s.testDescription)", f: { x in
-            var out: [Double] = []
-            conv2dForwardReference(out: &out, x: x, weight: weight, bias: bias, c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
-            return zip(out, r).reduce(0) { $0 + $1.0 * $1.1 }
-        }, gradient: dX)
+        expectGradientMatchesFiniteDifferences(
+            x, step: 1e-5, tolerance: gradientTolerance, "conv2d \(s.testDescription)",
+            f: { x in
+                var out: [Double] = []
+                conv2dForwardReference(out: &out, x: x, weight: weight, bias: bias, c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+                return zip(out, r).reduce(0) { $0 + $1.0 * $1.1 }
+            }, gradient: dX)
     }
 
     @Test func reluBackwardAwayFromTheKink() {
         var rng = SeededRandom(seed: 2)
         let x = awayFromZero(37, &rng)
         let r: [Double] = randomArray(37, &rng)
-        expectGradientMatchesFiniteDifferences(x, step: 1e-5, tolerance: gradientTolerance, "relu", f: { x in
-            zip(reluForward(x), r).reduce(0) { $0 + $1.0 * $1.1 }
-        }, gradient: reluBackward(dOut: r, x: x))
+        expectGradientMatchesFiniteDifferences(
+            x, step: 1e-5, tolerance: gradientTolerance, "relu",
+            f: { x in
+                zip(reluForward(x), r).reduce(0) { $0 + $1.0 * $1.1 }
+            }, gradient: reluBackward(dOut: r, x: x))
     }
 
     @Test func reluGradientAtZeroIsZero() {
@@ -54,9 +60,11 @@ struct GradientTests {
         var rng = SeededRandom(seed: 3)
         let x = distinctValues(c * h * w, &rng)  // gaps ≫ step: no window changes its argmax
         let r: [Double] = randomArray(c * (h / 2) * (w / 2), &rng)
-        expectGradientMatchesFiniteDifferences(x, step: 1e-5, tolerance: gradientTolerance, "max pool \(c)×\(h)×\(w)", f: { x in
-            zip(maxPool2x2Forward(x, c: c, h: h, w: w), r).reduce(0) { $0 + $1.0 * $1.1 }
-        }, gradient: maxPool2x2Backward(dOut: r, x: x, c: c, h: h, w: w))
+        expectGradientMatchesFiniteDifferences(
+            x, step: 1e-5, tolerance: gradientTolerance, "max pool \(c)×\(h)×\(w)",
+            f: { x in
+                zip(maxPool2x2Forward(x, c: c, h: h, w: w), r).reduce(0) { $0 + $1.0 * $1.1 }
+            }, gradient: maxPool2x2Backward(dOut: r, x: x, c: c, h: h, w: w))
     }
 
     @Test func maxPoolTieGoesToTheFirstInWindowOrder() {
@@ -70,9 +78,11 @@ struct GradientTests {
         var rng = SeededRandom(seed: 4)
         let x: [Double] = randomArray(c * h * w, &rng)
         let r: [Double] = randomArray(c * (h / 2) * (w / 2), &rng)
-        expectGradientMatchesFiniteDifferences(x, step: 1e-5, tolerance: gradientTolerance, "avg pool \(c)×\(h)×\(w)", f: { x in
-            zip(avgPool2x2Forward(x, c: c, h: h, w: w), r).reduce(0) { $0 + $1.0 * $1.1 }
-        }, gradient: avgPool2x2Backward(dOut: r, c: c, h: h, w: w))
+        expectGradientMatchesFiniteDifferences(
+            x, step: 1e-5, tolerance: gradientTolerance, "avg pool \(c)×\(h)×\(w)",
+            f: { x in
+                zip(avgPool2x2Forward(x, c: c, h: h, w: w), r).reduce(0) { $0 + $1.0 * $1.1 }
+            }, gradient: avgPool2x2Backward(dOut: r, c: c, h: h, w: w))
     }
 
     @Test(arguments: [(1, 1), (3, 35), (17, 6)])
@@ -80,15 +90,18 @@ struct GradientTests {
         var rng = SeededRandom(seed: 5)
         let f: [Double] = randomArray(c * m, &rng)
         let r: [Double] = randomArray(c * c, &rng)  // not symmetric on purpose: exercises dG + dGᵀ
-        expectGradientMatchesFiniteDifferences(f, step: 1e-5, tolerance: gradientTolerance, "gram \(c)×\(m)", f: { f in
-            zip(gramForwardReference(f, c: c, m: m), r).reduce(0) { $0 + $1.0 * $1.1 }
-        }, gradient: gramBackwardReference(dG: r, f: f, c: c, m: m))
+        expectGradientMatchesFiniteDifferences(
+            f, step: 1e-5, tolerance: gradientTolerance, "gram \(c)×\(m)",
+            f: { f in
+                zip(gramForwardReference(f, c: c, m: m), r).reduce(0) { $0 + $1.0 * $1.1 }
+            }, gradient: gramBackwardReference(dG: r, f: f, c: c, m: m))
     }
 
     @Test func contentLossBackward() {
         var rng = SeededRandom(seed: 6)
         let a: [Double] = randomArray(29, &rng), b: [Double] = randomArray(29, &rng)
-        expectGradientMatchesFiniteDifferences(a, step: 1e-5, tolerance: gradientTolerance, "content loss",
+        expectGradientMatchesFiniteDifferences(
+            a, step: 1e-5, tolerance: gradientTolerance, "content loss",
             f: { sumSquaredDifference($0, b) }, gradient: sumSquaredDifferenceBackward(a, b))
     }
 
@@ -99,7 +112,8 @@ struct GradientTests {
         let f: [Double] = randomArray(c * h * w, &rng)
         let target = gramForwardReference(randomArray(c * h * w, &rng) as [Double], c: c, m: h * w)
         let d = norm.denominator(channels: c, positions: h * w)
-        expectGradientMatchesFiniteDifferences(f, step: 1e-5, tolerance: gradientTolerance, "style loss \(norm)",
+        expectGradientMatchesFiniteDifferences(
+            f, step: 1e-5, tolerance: gradientTolerance, "style loss \(norm)",
             f: { styleLossReference($0, targetGram: target, c: c, m: h * w, denominator: d) },
             gradient: styleLossBackwardReference(f, targetGram: target, c: c, m: h * w, denominator: d))
     }
@@ -114,7 +128,8 @@ struct GradientTests {
             #expect(totalVariationReference(x, c: c, h: h, w: w) == 0 && g.allSatisfy { $0 == 0 })
             return
         }
-        expectGradientMatchesFiniteDifferences(x, step: 1e-4, tolerance: gradientTolerance, "total variation \(c)×\(h)×\(w)",
+        expectGradientMatchesFiniteDifferences(
+            x, step: 1e-4, tolerance: gradientTolerance, "total variation \(c)×\(h)×\(w)",
             f: { totalVariationReference($0, c: c, h: h, w: w) }, gradient: g)
     }
 }
@@ -145,5 +160,3 @@ struct ForwardFormulaTests {
         #expect(out == [2.5, 3.5, 0.5, 5.5, 6.5, 0.5, 8.5, 9.5, 0.5])
     }
 }
-
-import Foundation

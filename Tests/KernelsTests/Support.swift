@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Kernels
 
 /// A fixed-seed generator so every failure reproduces.
@@ -65,8 +66,10 @@ func maxAbsDifference(_ a: [Double], _ b: [Double], sourceLocation: SourceLocati
     return worst
 }
 
-func expectClose<T: BinaryFloatingPoint>(_ actual: [T], _ expected: [T], relativeL2 tolerance: Double,
-                                         _ what: String, sourceLocation: SourceLocation = #_sourceLocation) {
+func expectClose<T: BinaryFloatingPoint>(
+    _ actual: [T], _ expected: [T], relativeL2 tolerance: Double,
+    _ what: String, sourceLocation: SourceLocation = #_sourceLocation
+) {
     #expect(actual.count == expected.count, "\(what): sizes differ", sourceLocation: sourceLocation)
     guard actual.count == expected.count else { return }
     let err = relativeL2(actual, expected, sourceLocation: sourceLocation)
@@ -91,8 +94,9 @@ func expectGradientMatchesFiniteDifferences(
         numeric[i] = (up - down) / (2 * h)
     }
     let err = maxRelative(gradient, numeric, sourceLocation: sourceLocation)
-    #expect(err <= tolerance, "\(what): gradient differs from finite differences by \(err) (max, relative to largest)",
-            sourceLocation: sourceLocation)
+    #expect(
+        err <= tolerance, "\(what): gradient differs from finite differences by \(err) (max, relative to largest)",
+        sourceLocation: sourceLocation)
     // A gradient of all zeros would pass a relative check against a tiny numeric one.
     #expect(numeric.contains { $0 != 0 }, "\(what): degenerate test, numeric gradient is zero", sourceLocation: sourceLocation)
 }
@@ -112,4 +116,4 @@ func distinctValues(_ n: Int, _ rng: inout SeededRandom) -> [Double] {
     return v
 }
 
-let gradientTolerance = 1e-6   // Double-precision FD with h = 1e-5 on smooth pieces
+let gradientTolerance = 1e-6  // Double-precision FD with h = 1e-5 on smooth pieces

@@ -1,11 +1,12 @@
 import Testing
+
 @testable import Kernels
 
 // Winograd F(4×4, 3×3) against the direct convolution: the plain-loop tile-by-tile statement
 // against the Double reference, then the fast path (forward, backward-data, fused ReLU) against
 // the direct fast path on every VGG19 layer shape and on awkward ones.
 
-let winogradTolerance = 1e-5   // relative L2 (measured 1e-6 … 4e-6 on VGG-like data)
+let winogradTolerance = 1e-5  // relative L2 (measured 1e-6 … 4e-6 on VGG-like data)
 
 struct WinogradShape: CustomTestStringConvertible, Sendable {
     let c, h, w, oc: Int
@@ -17,31 +18,34 @@ struct WinogradTests {
     /// Every distinct VGG19 conv shape after block1_conv1 (spatial sizes as at a 64×48 input, so
     /// block5 is 4×3: a partial tile), and shapes that are not multiples of the tile or the SIMD width.
     static let shapes: [WinogradShape] = [
-        WinogradShape(c: 64, h: 64, w: 48, oc: 64),      // block1_conv2
-        WinogradShape(c: 64, h: 32, w: 24, oc: 128),     // block2_conv1
-        WinogradShape(c: 128, h: 32, w: 24, oc: 128),    // block2_conv2
-        WinogradShape(c: 128, h: 16, w: 12, oc: 256),    // block3_conv1
-        WinogradShape(c: 256, h: 16, w: 12, oc: 256),    // block3_conv2..4
-        WinogradShape(c: 256, h: 8, w: 6, oc: 512),      // block4_conv1
-        WinogradShape(c: 512, h: 8, w: 6, oc: 512),      // block4_conv2..4
-        WinogradShape(c: 512, h: 4, w: 3, oc: 512),      // block5_conv1..4
-        WinogradShape(c: 3, h: 9, w: 11, oc: 5),         // few channels, odd sizes
-        WinogradShape(c: 17, h: 1, w: 1, oc: 33),        // a single pixel
-        WinogradShape(c: 19, h: 5, w: 7, oc: 21),        // 5×7: one full tile and a clipped one
-        WinogradShape(c: 7, h: 70, w: 69, oc: 9),        // more than 16 tiles per row, ragged edge
-        WinogradShape(c: 40, h: 130, w: 3, oc: 24),      // tall and thin: several bands
+        WinogradShape(c: 64, h: 64, w: 48, oc: 64),  // block1_conv2
+        WinogradShape(c: 64, h: 32, w: 24, oc: 128),  // block2_conv1
+        WinogradShape(c: 128, h: 32, w: 24, oc: 128),  // block2_conv2
+        WinogradShape(c: 128, h: 16, w: 12, oc: 256),  // block3_conv1
+        WinogradShape(c: 256, h: 16, w: 12, oc: 256),  // block3_conv2..4
+        WinogradShape(c: 256, h: 8, w: 6, oc: 512),  // block4_conv1
+        WinogradShape(c: 512, h: 8, w: 6, oc: 512),  // block4_conv2..4
+        WinogradShape(c: 512, h: 4, w: 3, oc: 512),  // block5_conv1..4
+        WinogradShape(c: 3, h: 9, w: 11, oc: 5),  // few channels, odd sizes
+        WinogradShape(c: 17, h: 1, w: 1, oc: 33),  // a single pixel
+        WinogradShape(c: 19, h: 5, w: 7, oc: 21),  // 5×7: one full tile and a clipped one
+        WinogradShape(c: 7, h: 70, w: 69, oc: 9),  // more than 16 tiles per row, ragged edge
+        WinogradShape(c: 40, h: 130, w: 3, oc: 24),  // tall and thin: several bands
     ]
 
     @Test func referenceTilesMatchDirectConvolution() {
         var rng = SeededRandom(seed: 41)
-        for s in [WinogradShape(c: 3, h: 9, w: 11, oc: 4), WinogradShape(c: 5, h: 4, w: 4, oc: 2),
-                  WinogradShape(c: 2, h: 1, w: 6, oc: 3)] {
+        for s in [
+            WinogradShape(c: 3, h: 9, w: 11, oc: 4), WinogradShape(c: 5, h: 4, w: 4, oc: 2),
+            WinogradShape(c: 2, h: 1, w: 6, oc: 3),
+        ] {
             let x: [Float] = randomArray(s.c * s.h * s.w, &rng)
             let weight: [Float] = randomArray(s.oc * s.c * 9, &rng)
             let bias: [Float] = randomArray(s.oc, &rng)
             var direct: [Double] = []
-            conv2dForwardReference(out: &direct, x: x.map(Double.init), weight: weight.map(Double.init),
-                                   bias: bias.map(Double.init), c: s.c, h: s.h, w: s.w, oc: s.oc, k: 3)
+            conv2dForwardReference(
+                out: &direct, x: x.map(Double.init), weight: weight.map(Double.init),
+                bias: bias.map(Double.init), c: s.c, h: s.h, w: s.w, oc: s.oc, k: 3)
             var tiled: [Float] = []
             conv3x3WinogradReference(out: &tiled, x: x, weight: weight, bias: bias, c: s.c, h: s.h, w: s.w, oc: s.oc)
             expectClose(tiled.map(Double.init), direct, relativeL2: winogradTolerance, "reference tiles \(s.testDescription)")
@@ -72,8 +76,9 @@ struct WinogradTests {
         for reluOutput in [nil, mask] {
             let direct = try conv2dBackwardData(dOut, weight: weight, reluOutput: reluOutput, Compute(backend: .simd, conv: .direct))
             let winograd = try conv2dBackwardData(dOut, weight: weight, reluOutput: reluOutput, Compute(backend: .simd, conv: .winograd))
-            expectClose(winograd.data, direct.data, relativeL2: winogradTolerance,
-                        "backward mask=\(reluOutput != nil) \(s.testDescription)")
+            expectClose(
+                winograd.data, direct.data, relativeL2: winogradTolerance,
+                "backward mask=\(reluOutput != nil) \(s.testDescription)")
         }
     }
 
@@ -106,11 +111,11 @@ struct WinogradTests {
 
     @Test func autoChoosesByShape() {
         let auto = Compute(backend: .simd, conv: .auto)
-        #expect(auto.convAlgorithm(c: 3, h: 256, w: 256, oc: 64, k: 3, backward: true) == .direct)      // block1_conv1
-        #expect(auto.convAlgorithm(c: 64, h: 256, w: 256, oc: 64, k: 3, backward: false) == .direct)    // auto: forward direct
+        #expect(auto.convAlgorithm(c: 3, h: 256, w: 256, oc: 64, k: 3, backward: true) == .direct)  // block1_conv1
+        #expect(auto.convAlgorithm(c: 64, h: 256, w: 256, oc: 64, k: 3, backward: false) == .direct)  // auto: forward direct
         #expect(auto.convAlgorithm(c: 64, h: 256, w: 256, oc: 64, k: 3, backward: true) == .winograd)
-        #expect(auto.convAlgorithm(c: 64, h: 256, w: 256, oc: 3, k: 3, backward: true) == .direct)      // block1_conv1's backward
-        #expect(auto.convAlgorithm(c: 512, h: 16, w: 16, oc: 512, k: 3, backward: true) == .direct)    // 16 tiles
+        #expect(auto.convAlgorithm(c: 64, h: 256, w: 256, oc: 3, k: 3, backward: true) == .direct)  // block1_conv1's backward
+        #expect(auto.convAlgorithm(c: 512, h: 16, w: 16, oc: 512, k: 3, backward: true) == .direct)  // 16 tiles
         #expect(auto.convAlgorithm(c: 512, h: 32, w: 32, oc: 512, k: 3, backward: true) == .winograd)  // 64 tiles
         #expect(Compute(backend: .reference, conv: .winograd).convAlgorithm(c: 64, h: 64, w: 64, oc: 64, k: 3, backward: true) == .direct)
         #expect(Compute(backend: .simd, conv: .winograd).convAlgorithm(c: 64, h: 64, w: 64, oc: 64, k: 5, backward: true) == .direct)
@@ -129,15 +134,16 @@ struct ThreadedKernelTests {
             for threads in [1, 2, 3] {
                 let fast = Compute(backend: .simd, threads: threads)
                 #expect(try pool2x2(x, kind, fast) == pool2x2(x, kind, reference), "\(kind) forward, \(threads) threads")
-                #expect(try pool2x2Backward(dOut, input: x, kind, fast) == pool2x2Backward(dOut, input: x, kind, reference),
-                        "\(kind) backward, \(threads) threads")
+                #expect(
+                    try pool2x2Backward(dOut, input: x, kind, fast) == pool2x2Backward(dOut, input: x, kind, reference),
+                    "\(kind) backward, \(threads) threads")
             }
         }
     }
 
     @Test func gramMatrixDoesNotDependOnTheThreadCount() throws {
         var rng = SeededRandom(seed: 47)
-        let x = randomTensor([24, 70, 90], &rng)   // 6300 positions: split between the threads
+        let x = randomTensor([24, 70, 90], &rng)  // 6300 positions: split between the threads
         let one = try gramMatrix(x, Compute(backend: .simd, threads: 1))
         let reference = try gramMatrix(x, Compute(backend: .reference))
         for threads in [2, 3] {

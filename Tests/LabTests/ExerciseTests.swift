@@ -1,50 +1,51 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 // Lessons that teach by doing: exercises (check, hint, solution), scoped `expect output`,
 // measured values with guesses, reconstructions, receptive fields, differences, a safe start.
 
 let exerciseLesson = """
-# Demo
+    # Demo
 
-```lab
-new
-set --size 32
-content images/chelsea.png
-style images/hubble_deep_field.jpg
-```
+    ```lab
+    new
+    set --size 32
+    content images/chelsea.png
+    style images/hubble_deep_field.jpg
+    ```
 
-## Exercise: make the content weight 2
+    ## Exercise: make the content weight 2
 
-Change the content weight to 2.
+    Change the content weight to 2.
 
-```lab check
-expect output --content-weight      2.0
-```
+    ```lab check
+    expect output --content-weight      2.0
+    ```
 
-<details><summary>Hint</summary>
+    <details><summary>Hint</summary>
 
-Look at `help set`: --content-weight.
+    Look at `help set`: --content-weight.
 
-</details>
+    </details>
 
-<details><summary>Solution</summary>
+    <details><summary>Solution</summary>
 
-```lab solution
-set --content-weight 2
-config
-```
+    ```lab solution
+    set --content-weight 2
+    config
+    ```
 
-</details>
+    </details>
 
-## After
+    ## After
 
-```lab
-expect iteration == 0
-```
-"""
+    ```lab
+    expect iteration == 0
+    ```
+    """
 
 func lessonFile(_ text: String) throws -> String {
     let path = Paths.temporaryDirectory() + "/01-demo.md"
@@ -92,7 +93,7 @@ struct ExerciseTests {
         let (o3, out3) = h.run("solution")
         #expect(o3 == .ok && out3.contains("set --content-weight 2") && out3.contains("✓ solved"), "\(out3)")
         #expect(h.shell.cellIndex == 3)
-        expectRefused(h, "hint")   // not at an exercise any more
+        expectRefused(h, "hint")  // not at an exercise any more
         expectRefused(h, "solution")
     }
 
@@ -117,7 +118,8 @@ struct ExerciseTests {
         #expect(h.run("expect output --content-layers").0 == .ok)
         #expect(h.run("step 1 --name quoted").0 == .ok)
         #expect(h.run("expect output kept as run 'quoted'").0 == .ok, "quotes in the expected text are matched as typed")
-        let cell = try lessonFile("# T\n\n```lab\nset --size 32\ncontent images/chelsea.png\nconfig\nhelp step\nexpect output --content-layers\n```\n")
+        let cell = try lessonFile(
+            "# T\n\n```lab\nset --size 32\ncontent images/chelsea.png\nconfig\nhelp step\nexpect output --content-layers\n```\n")
         let other = ShellHarness()
         #expect(try other.shell.runLesson(cell) == 0, "the cell's earlier output counts")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 // Beyond the example: the mean–std and Wasserstein-2 style losses against a float64
@@ -39,8 +40,12 @@ struct StyleStatisticsTests {
             expectRelative(w2.loss, k.w2_loss, Tolerance.wassersteinLossFloat64, "\(name) W2 loss")
         }
         let scale = max(1e-3, k.w2_grad.map(abs).max()!)
-        #expect(maxAbsDifference(ms.gradient!, k.ms_grad) < Tolerance.meanStdGradientFloat64 * max(1, k.ms_grad.map(abs).max()!), "\(name) mean-std gradient")
-        #expect(maxAbsDifference(w2.gradient!, k.w2_grad) < Tolerance.wassersteinGradientFloat64 * scale, "\(name) W2 gradient: \(maxAbsDifference(w2.gradient!, k.w2_grad))")
+        #expect(
+            maxAbsDifference(ms.gradient!, k.ms_grad) < Tolerance.meanStdGradientFloat64 * max(1, k.ms_grad.map(abs).max()!),
+            "\(name) mean-std gradient")
+        #expect(
+            maxAbsDifference(w2.gradient!, k.w2_grad) < Tolerance.wassersteinGradientFloat64 * scale,
+            "\(name) W2 gradient: \(maxAbsDifference(w2.gradient!, k.w2_grad))")
     }
 
     /// The float32 fast path (covariance and gradient through the Gram kernels, Newton–Schulz by GEMM).
@@ -58,7 +63,8 @@ struct StyleStatisticsTests {
             // float32 Newton–Schulz stops at ‖I − ZY‖_F < 3e-3, and the loss is a difference of traces:
             // measured 1e-4 … 4.5e-4 here.
             expectRelative(loss, k.w2_loss, Tolerance.wassersteinLossFloat32, "\(name) W2 loss (float32)")
-            #expect(maxAbsDifference(g!.data.map(Double.init), k.w2_grad) < Tolerance.wassersteinGradientFloat32 * scale, "\(name) W2 gradient (float32)")
+            #expect(
+                maxAbsDifference(g!.data.map(Double.init), k.w2_grad) < Tolerance.wassersteinGradientFloat32 * scale, "\(name) W2 gradient (float32)")
         }
         let (ms, msg) = try meanStdStyleLoss(x, weights: k.weights?.map(Float.init), target: k.target, wantGradient: true)
         #expect(abs(ms - k.ms_loss) <= Tolerance.meanStdFloat32 * max(1, k.ms_loss))
@@ -83,9 +89,12 @@ struct StyleStatisticsTests {
                 let h = 1e-6
                 for i in stride(from: 0, to: c * m, by: 7) {
                     var up = f, down = f
-                    up[i] += h; down[i] -= h
+                    up[i] += h
+                    down[i] -= h
                     let numeric = (loss(up).0 - loss(down).0) / (2 * h)
-                    #expect(abs(numeric - g[i]) <= Tolerance.finiteDifferencesFloat64 * max(1, abs(numeric)), "\(name) weights \(weights != nil) [\(i)]: \(g[i]) vs \(numeric)")
+                    #expect(
+                        abs(numeric - g[i]) <= Tolerance.finiteDifferencesFloat64 * max(1, abs(numeric)),
+                        "\(name) weights \(weights != nil) [\(i)]: \(g[i]) vs \(numeric)")
                 }
             }
         }
@@ -108,7 +117,10 @@ struct ExtendedTransferTests {
     @Test(arguments: [StyleLossKind.meanStd, .wasserstein, .gram])
     func styleLossIsZeroAtTheStyleImage(_ kind: StyleLossKind) throws {
         let s = try fixtureSession(rows: 32)
-        try s.configure { $0.loss.styleLoss = kind; $0.initialImage = .content }
+        try s.configure {
+            $0.loss.styleLoss = kind
+            $0.initialImage = .content
+        }
         let atContent = try s.evaluate(gradientOf: nil).breakdown.raw(.style)
         try s.configure { $0.initialImage = .style }
         let atStyle = try s.evaluate(gradientOf: nil).breakdown
@@ -125,10 +137,12 @@ struct ExtendedTransferTests {
         let folder = Paths.temporaryDirectory()
         let size = s.workingSize!
         // A mask: white on the left half, grey on the right.
-        let mask = RGBImage(width: size.width, height: size.height, pixels: (0..<(size.width * size.height)).flatMap { i -> [UInt8] in
-            let v: UInt8 = i % size.width < size.width / 2 ? 255 : 100
-            return [v, v, v]
-        })
+        let mask = RGBImage(
+            width: size.width, height: size.height,
+            pixels: (0..<(size.width * size.height)).flatMap { i -> [UInt8] in
+                let v: UInt8 = i % size.width < size.width / 2 ? 255 : 100
+                return [v, v, v]
+            })
         try mask.savePNG(folder + "/mask.png")
         try s.configure {
             $0.loss.styleLoss = kind
@@ -165,9 +179,12 @@ struct ExtendedTransferTests {
         let folder = Paths.temporaryDirectory()
         // Style only on the top half: the style gradient on the bottom rows comes only through
         // receptive fields that reach up, so it is far smaller than on the top.
-        try RGBImage(width: size.width, height: size.height, pixels: (0..<(size.width * size.height)).flatMap { i -> [UInt8] in
-            i / size.width < size.height / 2 ? [255, 255, 255] : [0, 0, 0]
-        }).savePNG(folder + "/top.png")
+        try RGBImage(
+            width: size.width, height: size.height,
+            pixels: (0..<(size.width * size.height)).flatMap { i -> [UInt8] in
+                i / size.width < size.height / 2 ? [255, 255, 255] : [0, 0, 0]
+            }
+        ).savePNG(folder + "/top.png")
         try s.configure { $0.loss.styleLayers = [StyleLayer("block1_conv1", weight: 1)] }
         try s.setContentMask(folder + "/top.png")
         let g = try s.evaluate(gradientOf: .style(nil)).gradient!
@@ -185,9 +202,11 @@ struct ExtendedTransferTests {
         let s = try fixtureSession(rows: 32)
         let folder = Paths.temporaryDirectory()
         let size = s.workingSize!
-        let left = RGBImage(width: size.width, height: size.height, pixels: (0..<(size.width * size.height)).flatMap { i -> [UInt8] in
-            i % size.width < size.width / 2 ? [255, 255, 255] : [0, 0, 0]
-        })
+        let left = RGBImage(
+            width: size.width, height: size.height,
+            pixels: (0..<(size.width * size.height)).flatMap { i -> [UInt8] in
+                i % size.width < size.width / 2 ? [255, 255, 255] : [0, 0, 0]
+            })
         try left.savePNG(folder + "/left.png")
         try s.setStyleMask(folder + "/left.png", index: 0)
         try s.addStyle(Paths.fixtures + "/content.png", weight: 1)
@@ -206,7 +225,9 @@ struct ExtendedTransferTests {
             let out = matchColorStatistics(style.pixels.map(Double.init), to: content.pixels.map(Double.init), method)
             let got = colorStatistics(out)
             #expect(maxAbsDifference(got.mean, target.mean) < Tolerance.colorMatching * target.mean.map(abs).max()!, "\(method) mean")
-            #expect(maxAbsDifference(got.covariance, target.covariance) < Tolerance.colorMatching * target.covariance.map(abs).max()!, "\(method) covariance")
+            #expect(
+                maxAbsDifference(got.covariance, target.covariance) < Tolerance.colorMatching * target.covariance.map(abs).max()!,
+                "\(method) covariance")
         }
         // PCA pairs the axes in order of variance and keeps their direction: a pixel brighter than
         // the style's mean stays brighter than the content's (a random pairing turned it to a hue).
@@ -252,13 +273,16 @@ struct ExtendedTransferTests {
         try s.configure { $0.ema = 0.9 }
         s.setOptimizer(LBFGS())
         for _ in 0..<3 { try s.step() }
-        try s.configure { $0.ema = 0.5; $0.loss.styleWeight *= 3 }
+        try s.configure {
+            $0.ema = 0.5
+            $0.loss.styleWeight *= 3
+        }
         try s.rewind(to: 2)
         #expect(s.averageSteps == 0 && s.average == nil, "an average of another decay restarts")
         #expect(OptimizerState.capture(s.optimizer).vectorLists["s"]?.isEmpty ?? true, "L-BFGS's pairs of the old loss are dropped")
         #expect(OptimizerState.capture(s.optimizer).scalars["current_loss"] == nil)
         let r = try s.step()
-        let fresh = try s.evaluate(gradientOf: nil)   // the new loss, for comparison below
+        let fresh = try s.evaluate(gradientOf: nil)  // the new loss, for comparison below
         #expect(r.breakdown.total > 0 && fresh.breakdown.isFinite)
     }
 
@@ -269,7 +293,8 @@ struct ExtendedTransferTests {
             let s = try fixtureSession(rows: 32)
             try s.configure { $0.loss.styleLoss = kind }
             let size = s.workingSize!
-            try RGBImage(width: size.width, height: size.height, pixels: [UInt8](repeating: 0, count: 3 * size.width * size.height)).savePNG(folder + "/black.png")
+            try RGBImage(width: size.width, height: size.height, pixels: [UInt8](repeating: 0, count: 3 * size.width * size.height)).savePNG(
+                folder + "/black.png")
             try s.setContentMask(folder + "/black.png")
             #expect(try s.evaluate(gradientOf: nil).breakdown.raw(.style) == 0, "\(kind)")
         }
@@ -281,17 +306,20 @@ struct ExtendedTransferTests {
         let s = try fixtureSession(rows: 24)
         s.setOptimizer(Adam(learningRate: 3))
         try s.configure { $0.ema = 0.5 }
-        try s.step(); try s.step()
+        try s.step()
+        try s.step()
         try s.upscale(to: 40)
         #expect(s.workingSize!.height == 40 && s.combination!.shape == [3, 40, s.workingSize!.width])
         #expect(s.iteration == 2)
         try s.step()
         let folder = Paths.temporaryDirectory() + "/session"
         try s.save(to: folder)
-        try s.step(); try s.step()
+        try s.step()
+        try s.step()
         let reopened = TransferSession(vgg: try Shared.model())
         try reopened.open(folder)
-        try reopened.step(); try reopened.step()
+        try reopened.step()
+        try reopened.step()
         #expect(reopened.combination!.data == s.combination!.data)
         #expect(reopened.displayedImage!.data == s.displayedImage!.data)
         #expect(reopened.history.map(\.total) == s.history.map(\.total))
@@ -311,14 +339,15 @@ struct ExtendedTransferTests {
     @Test func upscaleResizesAdamsMomentsAndKeepsTheSecondNonNegative() throws {
         let s = try fixtureSession(rows: 24)
         s.setOptimizer(Adam(learningRate: 3))
-        try s.step(); try s.step()
+        try s.step()
+        try s.step()
         try s.upscale(to: 48)
         let state = OptimizerState.capture(s.optimizer)
         let m = OptimizerState.unpack(state.vectors["m"]!), v = OptimizerState.unpack(state.vectors["v"]!)
         #expect(state.kind == "adam" && m.count == s.combination!.count && v.count == s.combination!.count)
         #expect(v.allSatisfy { $0 >= 0 })
         #expect(state.iteration == 2)
-        try s.step()   // goes on at the new size
+        try s.step()  // goes on at the new size
         #expect(s.iteration == 3)
     }
 
@@ -361,9 +390,11 @@ struct ExtendedTransferTests {
 
     @Test func badValuesGetOneLineErrors() throws {
         let h = ShellHarness().loaded()
-        for line in ["set --ema 1", "set --ema -0.5", "set --ema 1.5", "set --style-loss gauss", "set --style-colors sepia",
-                     "set --content-mask \(Paths.fixtures)/missing.png", "set --content-mask \(Paths.fixtures)/../ExtendedTransferTests.swift",
-                     "style \(Paths.fixtures)/style.png --mask \(Paths.repo)/Package.swift", "upscale 20", "upscale x", "set --continue"] {
+        for line in [
+            "set --ema 1", "set --ema -0.5", "set --ema 1.5", "set --style-loss gauss", "set --style-colors sepia",
+            "set --content-mask \(Paths.fixtures)/missing.png", "set --content-mask \(Paths.fixtures)/../ExtendedTransferTests.swift",
+            "style \(Paths.fixtures)/style.png --mask \(Paths.repo)/Package.swift", "upscale 20", "upscale x", "set --continue",
+        ] {
             expectRefused(h, line)
         }
         // A mask of another size than the image is fine: it is resized.

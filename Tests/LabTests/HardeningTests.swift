@@ -1,17 +1,21 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Kernels
 import Testing
+
 @testable import Lab
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 // Every way found to crash the lab, lose a file or change state with a refused command, each
 // with its test: one `error:` line, and nothing changed.
 
 /// Runs a line that must be refused: one line starting with `error:`, and the session unchanged.
-func expectRefused(_ h: ShellHarness, _ line: String, containing text: String? = nil,
-                   sourceLocation: SourceLocation = #_sourceLocation) {
+func expectRefused(
+    _ h: ShellHarness, _ line: String, containing text: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let before = try? h.shell.session().state
     let (outcome, out) = h.run(line)
     guard case .failed = outcome else {
@@ -67,13 +71,17 @@ struct HardeningTests {
 
     @Test func malformedLayerListsAreRefused() throws {
         let h = ShellHarness().loaded()
-        for line in ["set --style-layers :", "set --style-layers ::", "set --style-layers block1_conv1:0.5:3",
-                     "set --style-layers block1_conv1,block1_conv1", "set --content-layers block5_conv2,block5_conv2",
-                     "set --content-layers ,", "set --style-layers block1_conv1:-1"] {
+        for line in [
+            "set --style-layers :", "set --style-layers ::", "set --style-layers block1_conv1:0.5:3",
+            "set --style-layers block1_conv1,block1_conv1", "set --content-layers block5_conv2,block5_conv2",
+            "set --content-layers ,", "set --style-layers block1_conv1:-1",
+        ] {
             expectRefused(h, line)
         }
-        let (status, out) = try runLab(["transfer", "\(Paths.fixtures)/content.png", "\(Paths.fixtures)/style.png",
-                                         "--out", Paths.temporaryDirectory() + "/r", "--style-layers", ":", "--iterations", "1"])
+        let (status, out) = try runLab([
+            "transfer", "\(Paths.fixtures)/content.png", "\(Paths.fixtures)/style.png",
+            "--out", Paths.temporaryDirectory() + "/r", "--style-layers", ":", "--iterations", "1",
+        ])
         #expect(status != 0 && out.contains("LAYER or LAYER:WEIGHT"), "\(out)")
     }
 
@@ -88,14 +96,16 @@ struct HardeningTests {
         #expect(h.run("optimizer adam --lr 3").0 == .ok)
         #expect(h.run("step 2").0 == .ok)
         // Each of these changed the state before refusing (found by the fuzzing campaign).
-        for line in ["optimizer adam --lr 0", "optimizer sgd --lr -1", "optimizer lbfgs --history 0", "optimizer sgd --history 5",
-                     "optimizer lbfgs --momentum 0.9", "optimizer sgd --momentum x", "set --preset keras --pooling bogus",
-                     "set --preset any-size --size 5", "set --preset keras --lr 0", "set --size 40 --add-style /nonexistent:1",
-                     "set --size 40 --add-style \(Paths.fixtures)/style.png:0", "set --optimizer sgd --lr 0",
-                     "set --optimizer lbfgs --momentum 0.5", "set --optimizer sgd --style-layers bogus", "set --threads 1 --size 0",
-                     "set --threads 1 --pooling bogus", "set --backend reference --size 0", "set --lr 5 --size 0",
-                     "set --tv-weight 1 --add-style \(Paths.fixtures)/style.png:x",
-                     "set --add-style \(Paths.fixtures)/style.png:1 --add-style /nope:1", "set --momentum 1.5"] {
+        for line in [
+            "optimizer adam --lr 0", "optimizer sgd --lr -1", "optimizer lbfgs --history 0", "optimizer sgd --history 5",
+            "optimizer lbfgs --momentum 0.9", "optimizer sgd --momentum x", "set --preset keras --pooling bogus",
+            "set --preset any-size --size 5", "set --preset keras --lr 0", "set --size 40 --add-style /nonexistent:1",
+            "set --size 40 --add-style \(Paths.fixtures)/style.png:0", "set --optimizer sgd --lr 0",
+            "set --optimizer lbfgs --momentum 0.5", "set --optimizer sgd --style-layers bogus", "set --threads 1 --size 0",
+            "set --threads 1 --pooling bogus", "set --backend reference --size 0", "set --lr 5 --size 0",
+            "set --tv-weight 1 --add-style \(Paths.fixtures)/style.png:x",
+            "set --add-style \(Paths.fixtures)/style.png:1 --add-style /nope:1", "set --momentum 1.5",
+        ] {
             expectRefused(h, line)
         }
         #expect(try h.shell.session().iteration == 2)
@@ -166,7 +176,7 @@ struct HardeningTests {
         #expect(message != nil, "\(optimizer) \(what): opened")
         #expect(message.map { !$0.contains("\n") } ?? true)
         #expect(target.state == before, "\(optimizer) \(what): changed the session")
-        #expect(throws: Never.self, "\(optimizer) \(what)") { try target.step() }   // still usable
+        #expect(throws: Never.self, "\(optimizer) \(what)") { try target.step() }  // still usable
     }
 
     @Test func damagedArchivesAreRefusedWithOneLine() throws {
@@ -176,7 +186,11 @@ struct HardeningTests {
             j["optimizer"] = o
         }
         func scalar(_ j: inout [String: Any], _ key: String, _ value: Double) {
-            optimizer(&j) { o in var s = o["scalars"] as! [String: Any]; s[key] = value; o["scalars"] = s }
+            optimizer(&j) { o in
+                var s = o["scalars"] as! [String: Any]
+                s[key] = value
+                o["scalars"] = s
+            }
         }
         for kind in ["sgd", "adam", "lbfgs"] {
             try tampered(kind, "iteration Int.max") { j in optimizer(&j) { $0["iteration"] = Int.max } }
@@ -185,26 +199,40 @@ struct HardeningTests {
         try tampered("lbfgs", "history 1e300") { scalar(&$0, "history", 1e300) }
         try tampered("lbfgs", "max_line_search -1") { scalar(&$0, "max_line_search", -1) }
         try tampered("lbfgs", "s vectors too short") { j in
-            optimizer(&j) { o in var l = o["vectorLists"] as! [String: Any]; l["s"] = [Data([0, 0, 128, 63]).base64EncodedString()]; o["vectorLists"] = l }
+            optimizer(&j) { o in
+                var l = o["vectorLists"] as! [String: Any]
+                l["s"] = [Data([0, 0, 128, 63]).base64EncodedString()]
+                o["vectorLists"] = l
+            }
         }
         try tampered("adam", "v shorter than m") { j in
-            optimizer(&j) { o in var v = o["vectors"] as! [String: Any]; v["v"] = Data([0, 0, 128, 63]).base64EncodedString(); o["vectors"] = v }
+            optimizer(&j) { o in
+                var v = o["vectors"] as! [String: Any]
+                v["v"] = Data([0, 0, 128, 63]).base64EncodedString()
+                o["vectors"] = v
+            }
         }
         try tampered("sgd", "decay_steps 0") { scalar(&$0, "decay_steps", 0) }
         try tampered("adam", "beta1 1") { scalar(&$0, "beta1", 1) }
         try tampered("sgd", "negative style weight") { j in
-            var styles = j["styles"] as! [[String: Any]]; styles[0]["weight"] = -1; j["styles"] = styles
+            var styles = j["styles"] as! [[String: Any]]
+            styles[0]["weight"] = -1
+            j["styles"] = styles
         }
         try tampered("sgd", "another image shape") { j in j["combinationShape"] = [3, 16, 192] }
         try tampered("sgd", "duplicated content layers") { j in
-            var c = j["configuration"] as! [String: Any]; var l = c["loss"] as! [String: Any]
-            l["contentLayers"] = ["block5_conv2", "block5_conv2"]; c["loss"] = l; j["configuration"] = c
+            var c = j["configuration"] as! [String: Any]
+            var l = c["loss"] as! [String: Any]
+            l["contentLayers"] = ["block5_conv2", "block5_conv2"]
+            c["loss"] = l
+            j["configuration"] = c
         }
     }
 
     @Test func rewindBeforeAReopenSaysWhy() throws {
         let a = try fixtureSession()
-        try a.step(); try a.step()
+        try a.step()
+        try a.step()
         let folder = Paths.temporaryDirectory() + "/s"
         try a.save(to: folder)
         let b = try fixtureSession()
@@ -220,20 +248,26 @@ struct HardeningTests {
         try requireBuilt(Paths.lab)
         let scriptPath = Paths.temporaryDirectory() + "/script.lab"
         try script.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-        return try runProgram("/bin/sh", ["-c", "trap '' XFSZ; ulimit -f 2; exec \"$0\" --script \"$1\" --keep-going",
-                                          Paths.lab, scriptPath]).output
+        return try runProgram(
+            "/bin/sh",
+            [
+                "-c", "trap '' XFSZ; ulimit -f 2; exec \"$0\" --script \"$1\" --keep-going",
+                Paths.lab, scriptPath,
+            ]
+        ).output
     }
 
     @Test func aFailedSaveLeavesTheOldFileIntact() throws {
         let folder = Paths.temporaryDirectory()
-        let old = try Data(contentsOf: URL(fileURLWithPath: Paths.fixtures + "/formats/rgb8.png"))   // 178 bytes
+        let old = try Data(contentsOf: URL(fileURLWithPath: Paths.fixtures + "/formats/rgb8.png"))  // 178 bytes
         try old.write(to: URL(fileURLWithPath: folder + "/r.png"))
-        let out = try runWithFileSizeLimit("""
-        set --size 64
-        content \(Paths.fixtures)/content.png
-        style \(Paths.fixtures)/style.png
-        save \(folder)/r.png
-        """)
+        let out = try runWithFileSizeLimit(
+            """
+            set --size 64
+            content \(Paths.fixtures)/content.png
+            style \(Paths.fixtures)/style.png
+            save \(folder)/r.png
+            """)
         #expect(out.contains("error: ") && out.contains("r.png"), "\(out)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/r.png")) == old, "the old image was damaged")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".") }
@@ -244,14 +278,15 @@ struct HardeningTests {
         let folder = Paths.temporaryDirectory() + "/s"
         let small = try fixtureSession(rows: 16)
         try small.step()
-        try small.save(to: folder)                       // a few KB: fits
-        let out = try runWithFileSizeLimit("""
-        set --size 64
-        content \(Paths.fixtures)/content.png
-        style \(Paths.fixtures)/style.png
-        step
-        session save \(folder)
-        """)
+        try small.save(to: folder)  // a few KB: fits
+        let out = try runWithFileSizeLimit(
+            """
+            set --size 64
+            content \(Paths.fixtures)/content.png
+            style \(Paths.fixtures)/style.png
+            step
+            session save \(folder)
+            """)
         #expect(out.contains("error: "), "\(out)")
         let reopened = try fixtureSession()
         try reopened.open(folder)
@@ -262,7 +297,7 @@ struct HardeningTests {
         let folder = Paths.temporaryDirectory() + "/s"
         let s = try fixtureSession()
         try s.save(to: folder)
-        try s.resultImage().savePNG(folder + "/frame_at_iteration_1.png")   // run --save s/frame
+        try s.resultImage().savePNG(folder + "/frame_at_iteration_1.png")  // run --save s/frame
         #expect(errorMessage { try s.save(to: folder) }?.contains("not part of a saved session") == true)
         #expect(FileManager.default.fileExists(atPath: folder + "/frame_at_iteration_1.png"))
     }
@@ -304,8 +339,9 @@ struct HardeningTests {
         // it touched in those milliseconds). When libpng did allocate the chunk it also cleared
         // it — 2.1 GB resident (Sources/CImageIO/CImageIO.c) — so an allocated chunk shows here
         // as ~2 GiB of growth; the bound, 1 GiB, is far below that and far above anything else.
-        let start = try #require(PeakResidentMemory.reset(),
-                                 "cannot reset the peak resident size (/proc/self/clear_refs, Linux ≥ 4.0): the check cannot be made")
+        let start = try #require(
+            PeakResidentMemory.reset(),
+            "cannot reset the peak resident size (/proc/self/clear_refs, Linux ≥ 4.0): the check cannot be made")
         #expect(errorMessage { try RGBImage.load(formats + "text-chunk-2gb.png") } != nil)
         let peak = try #require(PeakResidentMemory.kilobytes(), "no VmHWM in /proc/self/status")
         #expect(peak - start < 1 << 20, "resident memory grew by \(peak - start) KB while refusing the 2 GB chunk")
@@ -315,7 +351,9 @@ struct HardeningTests {
     @Test func unusualButValidImagesLoad() throws {
         let formats = Paths.fixtures + "/formats/"
         let palette = try RGBImage.load(formats + "palette-trns.png")
-        #expect(palette.width == 4 && palette.height == 2 && palette.pixels == [255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 250, 250, 250, 250, 0, 0, 255, 0, 255, 0, 255, 0, 0])
+        #expect(
+            palette.width == 4 && palette.height == 2
+                && palette.pixels == [255, 0, 0, 0, 255, 0, 0, 0, 255, 250, 250, 250, 250, 250, 250, 0, 0, 255, 0, 255, 0, 255, 0, 0])
         // Adam7 and 16-bit: pixel (x, y) = (20x, 28y, 9(x+y)) mod 256; 16 bits keep the high byte.
         for name in ["adam7.png", "rgb16.png"] {
             let image = try RGBImage.load(formats + name)
@@ -360,8 +398,8 @@ struct HardeningTests {
     }
 
     @Test func theExampleConstantsAtASmallSizeGetOneWarning() {
-        let h = ShellHarness().loaded()                      // 48 rows
-        #expect(h.run("set --preset keras").0 == .ok)        // SGD lr 100, the example's normalisation
+        let h = ShellHarness().loaded()  // 48 rows
+        #expect(h.run("set --preset keras").0 == .ok)  // SGD lr 100, the example's normalisation
         let (_, first) = h.run("step")
         #expect(first.contains("note: the Keras example's constants") && first.contains("set --preset any-size"), "\(first)")
         let (_, second) = h.run("step")
@@ -373,7 +411,7 @@ struct HardeningTests {
 
     @Test func aNotebookWithARefusedCommandReplays() throws {
         let h = ShellHarness().loaded()
-        _ = h.run("step x")                       // refused
+        _ = h.run("step x")  // refused
         #expect(h.run("step").0 == .ok)
         let path = Paths.temporaryDirectory() + "/nb.md"
         #expect(h.run("notebook save \(path)").0 == .ok)
@@ -385,7 +423,7 @@ struct HardeningTests {
 
     @Test func ctrlCStopsAScriptAndGradcheck() throws {
         let h = ShellHarness().loaded()
-        #expect(h.run("set --preset any-size").0 == .ok)   // stays finite for as long as the run lasts
+        #expect(h.run("set --preset any-size").0 == .ok)  // stays finite for as long as the run lasts
         // Ctrl-C during the run: the run stops, and so does the script (the next line is not run).
         // Ctrl-C once the run has printed its first iteration (an event the test sees, not a guessed time).
         let interrupted = h.interrupt(whenOutputContains: "iteration    1 ")
@@ -404,20 +442,25 @@ struct RandomCommandTests {
     /// (other than those that commit as they go) leaves the session as it was.
     @Test func randomWordsNeverTrapAndRefusalsChangeNothing() throws {
         let h = ShellHarness()
-        for line in ["set --size 24", "content \(Paths.fixtures)/content.png", "style \(Paths.fixtures)/style.png",
-                     "set --preset any-size"] {
+        for line in [
+            "set --size 24", "content \(Paths.fixtures)/content.png", "style \(Paths.fixtures)/style.png",
+            "set --preset any-size",
+        ] {
             #expect(h.run(line).0 == .ok)
         }
         // Copies of the images: a random `save FILE` must not overwrite the fixtures.
         let scratch = Paths.temporaryDirectory()
         for name in ["content.png", "formats/huge.png", "formats/text-chunk-2gb.png"] {
-            try FileManager.default.copyItem(atPath: Paths.fixtures + "/" + name,
-                                             toPath: scratch + "/" + (name as NSString).lastPathComponent)
+            try FileManager.default.copyItem(
+                atPath: Paths.fixtures + "/" + name,
+                toPath: scratch + "/" + (name as NSString).lastPathComponent)
         }
-        let hostile = ["0", "-1", "1", "2", "3.5", "1e300", "nan", "inf", "x", ":", "::", ",", "", "--", "-",
-                       "block1_conv1", "block1_conv1:pre", "block5_pool", "style:bogus", "content", "style", "result",
-                       scratch + "/content.png", scratch + "/huge.png", "/nonexistent/file.png",
-                       scratch + "/out.png", scratch + "/session", scratch, scratch + "/text-chunk-2gb.png"]
+        let hostile = [
+            "0", "-1", "1", "2", "3.5", "1e300", "nan", "inf", "x", ":", "::", ",", "", "--", "-",
+            "block1_conv1", "block1_conv1:pre", "block5_pool", "style:bogus", "content", "style", "result",
+            scratch + "/content.png", scratch + "/huge.png", "/nonexistent/file.png",
+            scratch + "/out.png", scratch + "/session", scratch, scratch + "/text-chunk-2gb.png",
+        ]
         // Too slow for a property test (float64 plain loops) or ends the shell.
         let skipped: Set<String> = ["gradcheck", "quit", "help"]
         var rng = SplitMix64(seed: 2026)

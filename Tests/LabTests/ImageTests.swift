@@ -1,12 +1,15 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 @Suite("PNG and JPEG files")
 struct ImageTests {
-    static let formats = ["rgb8.png", "rgba8.png", "grey8.png", "greyalpha8.png", "palette.png", "grey16.png",
-                          "grey1.png", "baseline.jpg", "progressive.jpg", "grey.jpg"]
+    static let formats = [
+        "rgb8.png", "rgba8.png", "grey8.png", "greyalpha8.png", "palette.png", "grey16.png",
+        "grey1.png", "baseline.jpg", "progressive.jpg", "grey.jpg",
+    ]
 
     static let expected: [String: [[[Int]]]] = {
         let data = try! Data(contentsOf: URL(fileURLWithPath: Paths.fixtures + "/formats/expected.json"))
@@ -53,7 +56,7 @@ struct ImageTests {
 
     @Test func kerasTargetSizeTruncates() {
         #expect(kerasTargetSize(width: 100, height: 75, rows: 48) == (64, 48))
-        #expect(kerasTargetSize(width: 451, height: 300) == (601, 400))   // int(601.33)
+        #expect(kerasTargetSize(width: 451, height: 300) == (601, 400))  // int(601.33)
     }
 
     // MARK: - Bad files: one clear line each, never a crash

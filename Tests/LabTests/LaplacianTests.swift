@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Kernels
 @testable import Lab
 
@@ -50,8 +51,12 @@ import Testing
         let s = TransferSession(vgg: try Shared.model())
         try s.loadContent(Paths.fixtures + "/content.png")
         try s.loadStyle(Paths.fixtures + "/style.png")
-        try TransferOptions.apply(try Arguments.parse(["--preset", "any-size", "--size", "32", "--init", "noise:3",
-                                                       "--laplacian-weight", "1e-3"], options: TransferOptions.valueOptions), to: s)
+        try TransferOptions.apply(
+            try Arguments.parse(
+                [
+                    "--preset", "any-size", "--size", "32", "--init", "noise:3",
+                    "--laplacian-weight", "1e-3",
+                ], options: TransferOptions.valueOptions), to: s)
         let b = try s.evaluate(gradientOf: nil).breakdown
         let term = try #require(b.term(TermKind(rawValue: "laplacian")))
         #expect(term.raw > 0 && term.weight == 1e-3)
@@ -71,8 +76,9 @@ import Testing
         // The image starts as the content: its pooled Laplacian is the target's exactly.
         #expect(try s.evaluate(gradientOf: nil).breakdown.term(TermKind(rawValue: "laplacian"))?.raw == 0)
         // Too small to pool into a 3×3 neighbourhood: one line, before any step.
-        var inputs = TargetInputs(content: try Tensor(zeros: [3, 11, 40]), styles: [], contentMask: nil,
-                                  configuration: s.configuration.loss, vgg: try Shared.model(), compute: Compute())
+        var inputs = TargetInputs(
+            content: try Tensor(zeros: [3, 11, 40]), styles: [], contentMask: nil,
+            configuration: s.configuration.loss, vgg: try Shared.model(), compute: Compute())
         inputs.configuration.setWeight(TermKind(rawValue: "laplacian"), 1)
         var targets = LossTargets()
         #expect(throws: SessionError.invalid("the Laplacian term needs an image of at least 12×12 pixels")) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Lab
 
 /// Every lesson, run headless the way `lab run` runs it: any error or unmet expectation fails it.
@@ -33,8 +34,9 @@ struct LessonTests {
         }
         let scriptPath = Paths.temporaryDirectory() + "/all-lessons.lab"
         try script.joined(separator: "\n").write(toFile: scriptPath, atomically: true, encoding: .utf8)
-        let (status, text) = try runLab(["--script", scriptPath, "--out", Paths.temporaryDirectory()],
-                                        environment: ["HOME": Paths.temporaryDirectory()])
+        let (status, text) = try runLab(
+            ["--script", scriptPath, "--out", Paths.temporaryDirectory()],
+            environment: ["HOME": Paths.temporaryDirectory()])
         #expect(status == 0, "\(text.suffix(3000))")
         #expect(text.contains("— end of \(try Lesson(path: Paths.repo + "/lessons/" + LessonTests.lessons.last!).title) —"))
     }
@@ -86,7 +88,7 @@ struct LessonShellTests {
         #expect(opened.contains("cell 1 of 3") && opened.contains("Some prose.") && opened.contains("    set --size 48"))
         let (o1, ran) = h.run("next")
         #expect(o1 == .ok && ran.contains("lab> content") && ran.contains("cell 2 of 3") && ran.contains("More prose"))
-        h.run("config")                                   // the learner's own command between cells
+        h.run("config")  // the learner's own command between cells
         #expect(h.run("next").0 == .ok)
         #expect(h.run("where").1.contains("cell 3 of 3"))
         #expect(h.run("back").1.contains("cell 2 of 3"))
@@ -106,12 +108,12 @@ struct LessonShellTests {
         let (h, _) = lessonShell()
         h.run("lesson 1")
         h.run("set --size 48")
-        let (outcome, out) = h.run("next")   // fine
+        let (outcome, out) = h.run("next")  // fine
         #expect(outcome == .ok, "\(out)")
-        h.run("set --init noise:1")          // now the content loss is not 0
+        h.run("set --init noise:1")  // now the content loss is not 0
         let (o2, out2) = h.run("next")
         #expect(o2 != .ok && out2.contains("cell 2 stopped at 'expect term content == 0'"), "\(out2)")
-        #expect(h.run("where").1.contains("cell 2 of 3"))   // still there, to fix and retry
+        #expect(h.run("where").1.contains("cell 2 of 3"))  // still there, to fix and retry
     }
 
     @Test func expectations() throws {
@@ -124,7 +126,7 @@ struct LessonShellTests {
         h.run("help step")
         #expect(h.run("expect output example: step 5").0 == .ok)
         #expect(h.run("expect output nothing like this").0 != .ok)
-        #expect(h.run("expect decreasing").0 != .ok)          // no iterations yet
+        #expect(h.run("expect decreasing").0 != .ok)  // no iterations yet
         #expect(h.run("expect error rewind 5").0 == .ok)
         #expect(h.run("expect error help").0 != .ok)
         #expect(h.run("expect term content ≈ 0").0 == .ok)

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 @Suite("Notebooks")
@@ -31,16 +32,21 @@ struct NotebookTests {
         h.shell.lessonsFolder = folder
         #expect(h.run("lesson 1").0 == .ok)
         #expect(h.run("next").0 == .ok)
-        _ = h.run("next")                        // stops at the refused command
+        _ = h.run("next")  // stops at the refused command
         let path = folder + "/session.ipynb"
         let (outcome, out) = h.run("notebook save \(path)")
         #expect(outcome == .ok, "\(out)")
 
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text.contains("The content image, as VGG19 will see it.") && text.contains("image/png")
+        #expect(
+            text.contains("The content image, as VGG19 will see it.") && text.contains("image/png")
                 && text.contains("expect error step x"))
-        let (validation, result) = try runProgram("/usr/bin/env", ["python3", "-c",
-            "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print('valid')", path])
+        let (validation, result) = try runProgram(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import sys, nbformat; nbformat.validate(nbformat.read(sys.argv[1], as_version=4)); print('valid')", path,
+            ])
         #expect(validation == 0 && result.contains("valid"), "nbformat (./test installs it): \(result)")
 
         let (status, replay) = try runLab(["run", path, "--out", folder + "/replay"])

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 // Pictures are tested on their pixels: axes, legend and title where they belong, signed data in
@@ -11,13 +12,20 @@ struct PictureTests {
     /// Pixels in a rectangle that are not the white background.
     func inked(_ image: RGBImage, x: Range<Int>, y: Range<Int>) -> Int {
         var count = 0
-        for yy in y { for xx in x { let p = image[xx, yy]; if p.r < 200 || p.g < 200 || p.b < 200 { count += 1 } } }
+        for yy in y {
+            for xx in x {
+                let p = image[xx, yy]
+                if p.r < 200 || p.g < 200 || p.b < 200 { count += 1 }
+            }
+        }
         return count
     }
 
     @Test func plotsHaveAxesTicksALegendAndATitle() throws {
-        let series: [(name: String, values: [Double])] = [("total", (1...40).map { 1e6 / Double($0) }),
-                                                          ("content", (1...40).map { 1e3 + Double($0) })]
+        let series: [(name: String, values: [Double])] = [
+            ("total", (1...40).map { 1e6 / Double($0) }),
+            ("content", (1...40).map { 1e3 + Double($0) }),
+        ]
         let plot = Pictures.plot(series, title: "a title", markers: [(20, "adam")])
         #expect(plot.width == 900 && plot.height == 520)
         #expect(inked(plot, x: 0..<70, y: 44..<464) > 50, "no y tick labels or axis title")
@@ -26,7 +34,12 @@ struct PictureTests {
         #expect(inked(plot, x: 78..<400, y: 5..<35) > 50, "no title")
         // The first series is drawn in its colour somewhere in the plot area.
         var blue = 0
-        for y in 44..<464 { for x in 78..<700 { let p = plot[x, y]; if p.b > 150 && p.r < 80 { blue += 1 } } }
+        for y in 44..<464 {
+            for x in 78..<700 {
+                let p = plot[x, y]
+                if p.b > 150 && p.r < 80 { blue += 1 }
+            }
+        }
         #expect(blue > 100)
         let path = Paths.temporaryDirectory() + "/plot.png"
         try plot.savePNG(path)
@@ -120,8 +133,11 @@ struct TerminalGraphicsTests {
             let chunks = payloads(text, start: "\u{1B}_G", end: "\u{1B}\\")
             let header = try #require(chunks.first)
             // a=T (transmit and show), f=32 (RGBA), s×v pixels in c columns.
-            let fields = Dictionary(uniqueKeysWithValues: header.split(separator: ",").compactMap { kv -> (String, Int)? in
-                let p = kv.split(separator: "="); return p.count == 2 ? (String(p[0]), Int(p[1]) ?? -1) : nil })
+            let fields = Dictionary(
+                uniqueKeysWithValues: header.split(separator: ",").compactMap { kv -> (String, Int)? in
+                    let p = kv.split(separator: "=")
+                    return p.count == 2 ? (String(p[0]), Int(p[1]) ?? -1) : nil
+                })
             #expect(fields["c"] == columns && fields["f"] == 32)
             // The payload comes in chunks, each base64 on its own.
             var pixels = Data()
@@ -157,8 +173,8 @@ struct TerminalGraphicsTests {
         #expect(PictureMode.resolve(.auto, color: true, environment: ["TERM": "xterm-kitty"]) == .kitty)
         #expect(PictureMode.resolve(.auto, color: true, environment: ["TERM_PROGRAM": "iTerm.app"]) == .iterm)
         #expect(PictureMode.resolve(.auto, color: true, environment: ["TERM": "xterm-256color"]) == .blocks)
-        #expect(PictureMode.resolve(.auto, color: false, environment: ["TERM": "xterm-kitty"]) == .text)   // a pipe, NO_COLOR
-        #expect(PictureMode.resolve(.sixel, color: false, environment: [:]) == .sixel)                     // forced
+        #expect(PictureMode.resolve(.auto, color: false, environment: ["TERM": "xterm-kitty"]) == .text)  // a pipe, NO_COLOR
+        #expect(PictureMode.resolve(.sixel, color: false, environment: [:]) == .sixel)  // forced
     }
 
     @Test func theSettingIsAShellCommand() {
@@ -191,8 +207,10 @@ extension PictureTests {
     /// Two runs from one start — branching by rewinding — kept by name and drawn together.
     @Test func namedRunsCompareOnOnePlot() throws {
         let h = ShellHarness().loaded()
-        for line in ["set --preset any-size", "run 4 --every 4 --name adam", "rewind 0", "optimizer sgd --lr 2",
-                     "run 4 --every 4 --name sgd", "runs"] {
+        for line in [
+            "set --preset any-size", "run 4 --every 4 --name adam", "rewind 0", "optimizer sgd --lr 2",
+            "run 4 --every 4 --name sgd", "runs",
+        ] {
             let (outcome, out) = h.run(line)
             #expect(outcome == .ok, "\(line): \(out)")
         }
@@ -229,11 +247,12 @@ struct ProfileTests {
     }
 
     @Test func theMemoryLimitCanBeSet() throws {
-        #expect(MemoryEstimate.parseBytes("2G") == 2 << 30 && MemoryEstimate.parseBytes("512m") == 512 << 20)
-        #expect(MemoryEstimate.parseBytes("lots") == nil && MemoryEstimate.parseBytes("-1") == nil)
-        let (status, out) = try runLab(["--out", Paths.temporaryDirectory()],
-                                       input: "set --size 64\ncontent \(Paths.fixtures)/content.png\n",
-                                       environment: ["NST_MEMORY_LIMIT": "1M"])
-        #expect(status == 1 && out.contains("more than the 1 MiB allowed"), "\(out)")
+        #expect(MemoryPolicy.parseBytes("2G") == 2 << 30 && MemoryPolicy.parseBytes("512m") == 512 << 20)
+        #expect(MemoryPolicy.parseBytes("lots") == nil && MemoryPolicy.parseBytes("-1") == nil)
+        let (status, out) = try runLab(
+            ["--out", Paths.temporaryDirectory()],
+            input: "set --size 64\ncontent \(Paths.fixtures)/content.png\n",
+            environment: ["NST_MEMORY_LIMIT": "1M"])
+        #expect(status == 1 && out.contains("more than the 1.0 MiB allowed"), "\(out)")
     }
 }

@@ -1,14 +1,15 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 // VGG19, preprocessing and the Keras example's loss against PyTorch (float64, the same
 // converted weights), from Tests/Reference/make_fixtures.py.
 
-let activationTolerance = 1e-4   // relative
-let lossTolerance = 1e-4          // relative, each term
-let gradientTolerance = 1e-3      // max difference relative to the largest entry
+let activationTolerance = 1e-4  // relative
+let lossTolerance = 1e-4  // relative, each term
+let gradientTolerance = 1e-3  // max difference relative to the largest entry
 
 @Suite("Matches the PyTorch reference", .serialized)
 struct ReferenceTests {
@@ -18,8 +19,10 @@ struct ReferenceTests {
         let size = kerasTargetSize(width: contentImage.width, height: contentImage.height, rows: 48)
         #expect(size == (64, 48))
         let styleImage = try RGBImage.load(Paths.fixtures + "/style.png")
-        return (try preprocess(contentImage.resized(width: size.width, height: size.height, filter: .nearest)),
-                try preprocess(styleImage.resized(width: size.width, height: size.height, filter: .nearest)))
+        return (
+            try preprocess(contentImage.resized(width: size.width, height: size.height, filter: .nearest)),
+            try preprocess(styleImage.resized(width: size.width, height: size.height, filter: .nearest))
+        )
     }
 
     @Test func loadResizeAndPreprocessMatchKeras() throws {
@@ -29,7 +32,9 @@ struct ReferenceTests {
         let expectedStyle = try ref.tensor("style_input")
         #expect(content.shape == [3, 48, 64])
         // Same uint8 pixels and the same float32 subtraction: exactly equal.
-        #expect(content.data == expectedContent.data, "content differs at \(content.data.indices.first { content.data[$0] != expectedContent.data[$0] } ?? -1)")
+        #expect(
+            content.data == expectedContent.data,
+            "content differs at \(content.data.indices.first { content.data[$0] != expectedContent.data[$0] } ?? -1)")
         #expect(style.data == expectedStyle.data)
     }
 
@@ -42,7 +47,7 @@ struct ReferenceTests {
         // BGR values chosen so that value + mean is: below 0, above 255, 12.999 → 12, NaN → 0.
         let x = try Tensor(shape: [3, 1, 2], data: [-200, 12.999 - 103.939, 300, .nan, 0, 0])
         let img = try deprocess(x)
-        #expect(img[0, 0] == (r: 123, g: 255, b: 0))   // R = 0 + 123.68 → 123; G clipped; B clipped at 0
+        #expect(img[0, 0] == (r: 123, g: 255, b: 0))  // R = 0 + 123.68 → 123; G clipped; B clipped at 0
         #expect(img[1, 0] == (r: 123, g: 0, b: 12))
     }
 
@@ -57,15 +62,17 @@ struct ReferenceTests {
             let out = try #require(acts[name], "no output \(name)")
             let expected = try ref.scalars("stats/\(name)")
             let got = stats(out.data)
-            let scale = max(abs(expected[0]) + expected[1], abs(expected[3]))   // |mean| + std, or max
+            let scale = max(abs(expected[0]) + expected[1], abs(expected[3]))  // |mean| + std, or max
             for (i, column) in ["mean", "std", "min", "max"].enumerated() {
-                #expect(abs(got[i] - expected[i]) <= activationTolerance * scale,
-                        "\(backend) \(name) \(column): \(got[i]) vs \(expected[i])")
+                #expect(
+                    abs(got[i] - expected[i]) <= activationTolerance * scale,
+                    "\(backend) \(name) \(column): \(got[i]) vs \(expected[i])")
             }
             // The order-sensitive checksum: a transposed or channel-swapped output fails here.
             let checksumScale = scale * Double(out.count).squareRoot()
-            #expect(abs(got[4] - expected[4]) <= activationTolerance * checksumScale,
-                    "\(backend) \(name) checksum: \(got[4]) vs \(expected[4])")
+            #expect(
+                abs(got[4] - expected[4]) <= activationTolerance * checksumScale,
+                "\(backend) \(name) checksum: \(got[4]) vs \(expected[4])")
             #expect(abs(got[5] - expected[5]) <= Tolerance.zeroShare, "\(backend) \(name) share of zeros")
         }
         for name in ["block1_conv1", "block3_conv1", "block5_conv2"] {
@@ -140,7 +147,10 @@ struct ReferenceTests {
         var sum = 0.0, sq = 0.0, lo = Double.infinity, hi = -Double.infinity, ramp = 0.0, zeros = 0.0
         for (i, f) in v.enumerated() {
             let x = Double(f)
-            sum += x; sq += x * x; lo = min(lo, x); hi = max(hi, x)
+            sum += x
+            sq += x * x
+            lo = min(lo, x)
+            hi = max(hi, x)
             ramp += x * sin(Double(i) * 0.37)
             if x == 0 { zeros += 1 }
         }

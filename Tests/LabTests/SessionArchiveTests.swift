@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 @Suite("Saving and reopening a session", .serialized)
@@ -8,7 +9,11 @@ struct SessionArchiveTests {
     @Test(arguments: ["adam", "lbfgs", "sgd"])
     func reopenedSessionContinuesBitForBit(_ optimizer: String) throws {
         let a = try fixtureSession()
-        try a.configure { $0 = .anySize; $0.rows = 48; $0.loss.pooling = .average }
+        try a.configure {
+            $0 = .anySize
+            $0.rows = 48
+            $0.loss.pooling = .average
+        }
         switch optimizer {
         case "adam": a.setOptimizer(Adam(learningRate: 5))
         case "lbfgs": a.setOptimizer(LBFGS())

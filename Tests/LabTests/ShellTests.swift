@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 /// A shell whose output is collected, on the real weights, writing pictures to a temporary folder.
@@ -93,12 +94,13 @@ struct ShellTests {
 
     @Test func helpForOneCommandIsGenerated() {
         let (_, out) = ShellHarness().run("help step")
-        #expect(out == """
-        step — take N optimiser iterations (1 by default), printing each
-        usage:   step [N] [--name NAME]
-        example: step 5
+        #expect(
+            out == """
+                step — take N optimiser iterations (1 by default), printing each
+                usage:   step [N] [--name NAME]
+                example: step 5
 
-        """)
+                """)
     }
 
     /// Every command has a summary, a usage and an example, and the example — the whole line, not
@@ -145,11 +147,13 @@ struct ShellTests {
                     #expect(list.contains(word), "\(c.name)'s example '\(c.example)': '\(word)' is not one of \(list)")
                 }
             case .layers:
-                #expect(arguments.positional.first.map { VGG19.isKnownLayer($0) } == true,
-                        "\(c.name)'s example '\(c.example)' names no VGG19 layer")
+                #expect(
+                    arguments.positional.first.map { VGG19.isKnownLayer($0) } == true,
+                    "\(c.name)'s example '\(c.example)' names no VGG19 layer")
             case .commands:
-                #expect(arguments.positional.allSatisfy { CommandTable.find($0) != nil },
-                        "\(c.name)'s example '\(c.example)' names an unknown command")
+                #expect(
+                    arguments.positional.allSatisfy { CommandTable.find($0) != nil },
+                    "\(c.name)'s example '\(c.example)' names an unknown command")
             case .none, .files:
                 break
             }
@@ -167,10 +171,15 @@ struct ShellTests {
     @Test func wrongArgumentsPrintOneLineWithUsageAndChangeNothing() {
         let h = ShellHarness().loaded()
         let before = try! h.shell.session().configuration
-        for line in ["set --size abc", "set --optimizer newton", "step -3", "rewind", "features", "set --bogus 1",
-                     "gram block9_conv1", "tensor content --pixel 999,0", "show", "content", "content \"unclosed"] {
+        for line in [
+            "set --size abc", "set --optimizer newton", "step -3", "rewind", "features", "set --bogus 1",
+            "gram block9_conv1", "tensor content --pixel 999,0", "show", "content", "content \"unclosed",
+        ] {
             let (outcome, out) = h.run(line)
-            guard case .failed = outcome else { Issue.record("\(line) did not fail"); continue }
+            guard case .failed = outcome else {
+                Issue.record("\(line) did not fail")
+                continue
+            }
             #expect(out.hasPrefix("error: ") && out.filter { $0 == "\n" }.count == 1, "\(line): \(out)")
         }
         #expect(try! h.shell.session().configuration == before)
@@ -185,7 +194,7 @@ struct ShellTests {
         #expect(o1 != .ok && out1 == "error: /nonexistent.png: no such file\n")
         let (o2, out2) = h.run("style \(Paths.fixtures)/formats/huge.png")
         #expect(o2 != .ok && out2.contains("scale it down first"))
-        #expect(try h.shell.session().iteration == 1)   // still there
+        #expect(try h.shell.session().iteration == 1)  // still there
     }
 
     @Test func missingWeightsSayHowToFetchThem() {
@@ -198,29 +207,29 @@ struct ShellTests {
     @Test func aNotebookOfEveryCommand() throws {
         let h = ShellHarness().loaded()
         let script = """
-        config
-        tensor content --pixel 3,4
-        show content
-        show style
-        layers
-        features block1_conv1 --channels 0,1,2
-        features block2_conv2 --pre --image style
-        gram block2_conv1 --top 3
-        loss
-        grad --term content
-        optimizer adam --lr 5
-        step 2
-        run 4 --every 2
-        history --png \(h.outputDirectory)/losses.png
-        gram block1_conv1 --diff
-        rewind 1
-        set --pooling average --style-weight 1e-5
-        step
-        show result
-        save \(h.outputDirectory)/result.png
-        reset
-        gradcheck --pixels 0,10,10
-        """
+            config
+            tensor content --pixel 3,4
+            show content
+            show style
+            layers
+            features block1_conv1 --channels 0,1,2
+            features block2_conv2 --pre --image style
+            gram block2_conv1 --top 3
+            loss
+            grad --term content
+            optimizer adam --lr 5
+            step 2
+            run 4 --every 2
+            history --png \(h.outputDirectory)/losses.png
+            gram block1_conv1 --diff
+            rewind 1
+            set --pooling average --style-weight 1e-5
+            step
+            show result
+            save \(h.outputDirectory)/result.png
+            reset
+            gradcheck --pixels 0,10,10
+            """
         let failures = h.shell.runScript(script.components(separatedBy: "\n"), name: "notebook")
         #expect(failures == 0, "\(h.text)")
         let out = h.text
@@ -241,7 +250,7 @@ struct ShellTests {
         let failures = h.shell.runScript(["help step", "", "bogus", "help"], name: "demo.lab")
         #expect(failures == 1)
         #expect(h.text.contains("demo.lab:3: stopped at this line (use --keep-going to go on)"))
-        #expect(!h.text.contains("images:"))   // the last line did not run
+        #expect(!h.text.contains("images:"))  // the last line did not run
         let k = ShellHarness()
         #expect(k.shell.runScript(["bogus", "help"], name: "x", keepGoing: true) == 1)
         #expect(k.text.contains("images:"))
@@ -250,10 +259,16 @@ struct ShellTests {
     @Test func completion() {
         let s = ShellHarness().shell
         #expect(s.completions(word: "st", before: "") == ["step", "style"])
-        #expect(s.completions(word: "--st", before: "set ") == ["--style-colors", "--style-layers", "--style-loss", "--style-mask", "--style-scale", "--style-weight"])
+        #expect(
+            s.completions(word: "--st", before: "set ") == [
+                "--style-colors", "--style-layers", "--style-loss", "--style-mask", "--style-scale", "--style-weight",
+            ])
         #expect(s.completions(word: "block5_conv", before: "features ") == ["block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4"])
         #expect(s.completions(word: "l", before: "set --optimizer ") == ["lbfgs"])
-        #expect(s.completions(word: "\(Paths.fixtures)/cont", before: "content ") == ["\(Paths.fixtures)/content.png", "\(Paths.fixtures)/content_400.png"])
+        #expect(
+            s.completions(word: "\(Paths.fixtures)/cont", before: "content ") == [
+                "\(Paths.fixtures)/content.png", "\(Paths.fixtures)/content_400.png",
+            ])
         #expect(s.completions(word: "x", before: "nosuchcommand ") == [])
     }
 
@@ -269,7 +284,7 @@ struct ShellTests {
         let s = try shell.session()
         #expect(out.contains("interrupted after iteration \(s.iteration)"))
         #expect(s.iteration > 0 && s.iteration < 100000 && s.history.count == s.iteration)
-        #expect(h.run("step").0 == .ok)   // and it goes on
+        #expect(h.run("step").0 == .ok)  // and it goes on
     }
 }
 

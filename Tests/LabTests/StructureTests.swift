@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 /// The vocabularies are defined once (commands, options, loss term kinds) and everything else is
@@ -74,8 +75,10 @@ import Testing
             }
         }
         // Parsed by argument-parser, applied by the table: a wrong value is refused with the table's own line.
-        let (bad, out) = try runLab(["transfer", "\(Paths.fixtures)/content.png", "\(Paths.fixtures)/style.png", "--out",
-                                     Paths.temporaryDirectory() + "/r", "--pooling", "median", "--iterations", "0"])
+        let (bad, out) = try runLab([
+            "transfer", "\(Paths.fixtures)/content.png", "\(Paths.fixtures)/style.png", "--out",
+            Paths.temporaryDirectory() + "/r", "--pooling", "median", "--iterations", "0",
+        ])
         #expect(bad != 0 && out.contains("--pooling is one of max, average"), "\(out)")
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 enum Paths {
@@ -92,22 +93,30 @@ func maxAbsDifference(_ a: [Double], _ b: [Double], sourceLocation: SourceLocati
     return worst
 }
 
-func expectRelative(_ actual: Double, _ expected: Double, _ tolerance: Double, _ what: String,
-                    sourceLocation: SourceLocation = #_sourceLocation) {
+func expectRelative(
+    _ actual: Double, _ expected: Double, _ tolerance: Double, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let err = abs(actual - expected) / max(abs(expected), .leastNormalMagnitude)
-    #expect(err <= tolerance, "\(what): \(actual) vs reference \(expected) (relative error \(err) > \(tolerance))",
-            sourceLocation: sourceLocation)
+    #expect(
+        err <= tolerance, "\(what): \(actual) vs reference \(expected) (relative error \(err) > \(tolerance))",
+        sourceLocation: sourceLocation)
 }
 
 /// Runs `body` and returns the error's description, or nil if nothing was thrown.
 func errorMessage(_ body: () throws -> Any) -> String? {
-    do { _ = try body(); return nil } catch { return "\(error)" }
+    do {
+        _ = try body()
+        return nil
+    } catch { return "\(error)" }
 }
 
 /// Runs a program from the repository folder with the test weights; returns its status and its
 /// output (stdout and stderr together).
-func runProgram(_ executable: String, _ arguments: [String], input: String? = nil,
-                environment: [String: String?] = [:], directory: String = Paths.repo) throws -> (status: Int32, output: String) {
+func runProgram(
+    _ executable: String, _ arguments: [String], input: String? = nil,
+    environment: [String: String?] = [:], directory: String = Paths.repo
+) throws -> (status: Int32, output: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = arguments
@@ -134,14 +143,17 @@ func runProgram(_ executable: String, _ arguments: [String], input: String? = ni
 /// Fails the calling test, saying what to do, when a release binary it runs has not been built:
 /// a test of the binary must fail without it, never skip silently.
 func requireBuilt(_ path: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
-    try #require(FileManager.default.isExecutableFile(atPath: path),
-                 "\(path) is missing: build it first (swift build -c release, as ./test does)",
-                 sourceLocation: sourceLocation)
+    try #require(
+        FileManager.default.isExecutableFile(atPath: path),
+        "\(path) is missing: build it first (swift build -c release, as ./test does)",
+        sourceLocation: sourceLocation)
 }
 
 /// Runs the `lab` binary (see runProgram); fails the calling test if it is not built.
-func runLab(_ arguments: [String], input: String? = nil, environment: [String: String?] = [:],
-            directory: String = Paths.repo, sourceLocation: SourceLocation = #_sourceLocation) throws -> (status: Int32, output: String) {
+func runLab(
+    _ arguments: [String], input: String? = nil, environment: [String: String?] = [:],
+    directory: String = Paths.repo, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> (status: Int32, output: String) {
     try requireBuilt(Paths.lab, sourceLocation: sourceLocation)
     return try runProgram(Paths.lab, arguments, input: input, environment: environment, directory: directory)
 }

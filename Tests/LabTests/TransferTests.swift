@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 // The transfer session: its default numerics against the PyTorch reference's trajectories, the
@@ -15,7 +16,7 @@ func fixtureSession(_ backend: Backend = .simd, rows: Int = 48) throws -> Transf
     return session
 }
 
-let trajectoryTolerance = 1e-3   // relative, per step (the bound)
+let trajectoryTolerance = 1e-3  // relative, per step (the bound)
 
 @Suite("Transfer session", .serialized)
 struct TransferTests {
@@ -29,7 +30,7 @@ struct TransferTests {
         #expect(c.loss.normalization == .keras && c.loss.pooling == .max && !c.loss.averageContentAndTV)
         let sgd = SGD()
         #expect(sgd.learningRate(at: 0) == 100)
-        #expect(abs(sgd.learningRate(at: 50) - 100 * Foundation.pow(0.96, 0.5)) < Tolerance.learningRateDecay)   // continuous, not staircase
+        #expect(abs(sgd.learningRate(at: 50) - 100 * Foundation.pow(0.96, 0.5)) < Tolerance.learningRateDecay)  // continuous, not staircase
     }
 
     @Test func sgdAtTheExampleSizeFollowsTheReference() throws {
@@ -47,13 +48,16 @@ struct TransferTests {
             let record = try session.step()
             expectRelative(record.total, expected[k], bounds[k], "SGD step \(k) at 400 rows")
         }
-        #expect(expected.last! < expected.first!)   // the example's constants do lower the loss here
+        #expect(expected.last! < expected.first!)  // the example's constants do lower the loss here
     }
 
     @Test func sgdAtASmallLearningRateFollowsTheReference() throws {
         let expected = try Shared.fixture().scalars("sgd/lr_0.5")
         let session = try fixtureSession()
-        try session.updateOptimizer(as: SGD.self) { $0.initialLearningRate = 0.5; $0.decayRate = 1 }
+        try session.updateOptimizer(as: SGD.self) {
+            $0.initialLearningRate = 0.5
+            $0.decayRate = 1
+        }
         for k in 0..<10 {
             expectRelative(try session.step().total, expected[k], trajectoryTolerance, "SGD lr 0.5 step \(k)")
         }
@@ -95,7 +99,10 @@ struct TransferTests {
     @Test func lbfgsLowersTheLossDeterministically() throws {
         func run() throws -> [Double] {
             let session = try fixtureSession()
-            try session.configure { $0 = .anySize; $0.rows = 48 }
+            try session.configure {
+                $0 = .anySize
+                $0.rows = 48
+            }
             session.setOptimizer(LBFGS())
             try session.resetCombination()
             var losses = try (0..<6).map { _ in try session.step().total }
@@ -103,7 +110,7 @@ struct TransferTests {
             return losses
         }
         let first = try run(), second = try run()
-        #expect(first == second)   // bit for bit
+        #expect(first == second)  // bit for bit
         #expect(first.last! < 0.5 * first.first!, "L-BFGS: \(first)")
         for (a, b) in zip(first, first.dropFirst()) { #expect(b <= a, "L-BFGS must not increase the loss: \(first)") }
     }
@@ -126,7 +133,10 @@ struct TransferTests {
     @Test func changingAWeightMidRunGoesOn() throws {
         let session = try fixtureSession()
         session.setOptimizer(LBFGS())
-        try session.configure { $0 = .anySize; $0.rows = 48 }
+        try session.configure {
+            $0 = .anySize
+            $0.rows = 48
+        }
         try session.step()
         try session.configure { $0.loss.styleWeight *= 10 }
         let r = try session.step()
@@ -141,7 +151,7 @@ struct TransferTests {
         session.setOptimizer(Adam())
         for _ in 0..<3 { try session.step() }
         #expect(session.targetComputations == 1)
-        try session.configure { $0.loss.contentWeight = 1 }                 // a weight: targets unchanged
+        try session.configure { $0.loss.contentWeight = 1 }  // a weight: targets unchanged
         try session.step()
         #expect(session.targetComputations == 1)
         try session.configure { $0.loss.styleLayers = [StyleLayer("block2_conv2", weight: 1)] }
@@ -178,7 +188,10 @@ struct TransferTests {
 
     @Test func originalColorsKeepTheContentChroma() throws {
         let session = try fixtureSession()
-        try session.configure { $0.preserveColors = true; $0.initialImage = .style }
+        try session.configure {
+            $0.preserveColors = true
+            $0.initialImage = .style
+        }
         let result = try session.resultImage()
         let content = try RGBImage.load(Paths.fixtures + "/content.png").resized(width: 64, height: 48)
         // Chroma I = 0.596 R − 0.274 G − 0.322 B follows the content, up to rounding.
@@ -187,11 +200,13 @@ struct TransferTests {
             return 0.596 * Double(p.r) - 0.274 * Double(p.g) - 0.322 * Double(p.b)
         }
         var worst = 0.0
-        for y in stride(from: 0, to: 48, by: 5) { for x in stride(from: 0, to: 64, by: 5) {
-            let p = result[x, y]
-            if [p.r, p.g, p.b].contains(0) || [p.r, p.g, p.b].contains(255) { continue }   // clipped
-            worst = max(worst, abs(chroma(result, x, y) - chroma(content, x, y)))
-        } }
+        for y in stride(from: 0, to: 48, by: 5) {
+            for x in stride(from: 0, to: 64, by: 5) {
+                let p = result[x, y]
+                if [p.r, p.g, p.b].contains(0) || [p.r, p.g, p.b].contains(255) { continue }  // clipped
+                worst = max(worst, abs(chroma(result, x, y) - chroma(content, x, y)))
+            }
+        }
         #expect(worst < Tolerance.chromaRounding)
     }
 
@@ -214,8 +229,9 @@ struct TransferTests {
         let session = try fixtureSession()
         let before = session.configuration
         #expect(errorMessage { try session.configure { $0.rows = 5 } }?.contains("between 16 and 4096") == true)
-        #expect(errorMessage { try session.configure { $0.loss.styleLayers = [StyleLayer("block9_conv1", weight: 1)] } }?
-            .contains("no layer named block9_conv1") == true)
+        #expect(
+            errorMessage { try session.configure { $0.loss.styleLayers = [StyleLayer("block9_conv1", weight: 1)] } }?
+                .contains("no layer named block9_conv1") == true)
         #expect(errorMessage { try session.configure { $0.loss.styleWeight = .nan } }?.contains("finite") == true)
         #expect(session.configuration == before)
         let empty = TransferSession(vgg: try Shared.model())
@@ -228,7 +244,11 @@ struct TransferTests {
         var totals: [Int: LossBreakdown] = [:]
         for rows in [48, 96] {
             let session = try fixtureSession()
-            try session.configure { $0 = .anySize; $0.rows = rows; $0.initialImage = .noise(seed: 1) }
+            try session.configure {
+                $0 = .anySize
+                $0.rows = rows
+                $0.initialImage = .noise(seed: 1)
+            }
             totals[rows] = try session.evaluate(gradientOf: nil).breakdown
             if rows == 48 {
                 session.setOptimizer(Adam(learningRate: 5))
@@ -238,8 +258,10 @@ struct TransferTests {
         }
         // Doubling the size leaves each weighted term of the same order (the Keras form would grow 4–16×).
         let small = totals[48]!, large = totals[96]!
-        for (a, b) in [(small.contentTotal, large.contentTotal), (small.styleTotal, large.styleTotal),
-                       (small.weighted(.totalVariation), large.weighted(.totalVariation))] {
+        for (a, b) in [
+            (small.contentTotal, large.contentTotal), (small.styleTotal, large.styleTotal),
+            (small.weighted(.totalVariation), large.weighted(.totalVariation)),
+        ] {
             #expect(b / a < 3 && a / b < 3, "\(a) vs \(b)")
         }
     }
@@ -272,8 +294,9 @@ struct TransferTests {
         run.prefix = dir + "/r"
         let interruption = Interruption(catchingSIGINT: false)
         var lines: [String] = []
-        let outcome = run.run(session, interruption: interruption, report: { lines.append($0) },
-                              progress: { done, _, _ in if done == 4 { interruption.interrupt() } })
+        let outcome = run.run(
+            session, interruption: interruption, report: { lines.append($0) },
+            progress: { done, _, _ in if done == 4 { interruption.interrupt() } })
         #expect(outcome.interrupted && outcome.completed == 4 && session.iteration == 4)
         #expect(outcome.saved == [dir + "/r_at_iteration_4.png"])
         #expect(lines.last == "interrupted after iteration 4; last image saved")

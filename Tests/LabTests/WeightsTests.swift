@@ -1,6 +1,7 @@
 import Foundation
 import Kernels
 import Testing
+
 @testable import Lab
 
 @Suite("Weights file")
@@ -38,7 +39,7 @@ struct WeightsTests {
         let tiny = try damagedCopy("tiny.safetensors") { $0 = [1, 2, 3] }
         #expect(errorMessage { try VGG19(weightsPath: tiny) }?.contains("only 3 bytes") == true)
         let garbage = try damagedCopy("garbage.safetensors") { bytes in
-            for i in 8..<200 { bytes[i] = 0x7B }   // the JSON header becomes "{{{{…"
+            for i in 8..<200 { bytes[i] = 0x7B }  // the JSON header becomes "{{{{…"
         }
         #expect(errorMessage { try VGG19(weightsPath: garbage) }?.contains("header is not JSON") == true)
     }
@@ -80,7 +81,7 @@ struct WeightsTests {
     }
 
     @Test func completeSyntheticFileLoads() throws {
-        _ = try VGG19(weightsPath: try syntheticFile(allEntries))   // the check below is not vacuous
+        _ = try VGG19(weightsPath: try syntheticFile(allEntries))  // the check below is not vacuous
     }
 
     @Test func wrongShapeIsNamed() throws {
@@ -117,16 +118,18 @@ struct VGG19ArgumentTests {
 
     @Test func wrongInputChannels() throws {
         let vgg = try Shared.model()
-        #expect(errorMessage { try vgg.forward(try Tensor(zeros: [4, 8, 8]), upTo: ["block1_conv1"], Compute()) }?
-            .contains("(3, H, W)") == true)
+        #expect(
+            errorMessage { try vgg.forward(try Tensor(zeros: [4, 8, 8]), upTo: ["block1_conv1"], Compute()) }?
+                .contains("(3, H, W)") == true)
     }
 
     @Test func gradientShapeMustMatch() throws {
         let vgg = try Shared.model()
         let acts = try vgg.forward(try Tensor(zeros: [3, 8, 8]), upTo: ["block1_conv2"], Compute())
         #expect(errorMessage { try vgg.backward(["block1_conv2": try Tensor(zeros: [64, 4, 4])], through: acts, Compute()) } != nil)
-        #expect(errorMessage { try vgg.backward(["block2_conv1": try Tensor(zeros: [128, 4, 4])], through: acts, Compute()) }?
-            .contains("not computed") == true)
+        #expect(
+            errorMessage { try vgg.backward(["block2_conv1": try Tensor(zeros: [128, 4, 4])], through: acts, Compute()) }?
+                .contains("not computed") == true)
     }
 
     @Test func preActivationsAreKeptOnRequest() throws {

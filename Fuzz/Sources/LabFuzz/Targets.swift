@@ -1,5 +1,6 @@
 import Foundation
 import Kernels
+
 @testable import Lab
 
 // One binary, several targets, chosen by NST_FUZZ_TARGET: png, jpeg, safetensors, archive,
@@ -53,9 +54,9 @@ enum Fuzz {
             }
         case "archive":
             writeInput(data, to: archive.folder + "/session.json")
-            let before = archive.session.fingerprint
+            let before = archive.session.state
             if (try? archive.session.open(archive.folder)) == nil {
-                precondition(archive.session.fingerprint == before, "a refused open changed the session")
+                precondition(archive.session.state == before, "a refused open changed the session")
             } else {
                 _ = try? archive.session.step()
             }

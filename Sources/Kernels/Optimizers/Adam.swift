@@ -33,7 +33,10 @@ public struct Adam: Optimizer {
 
     public func keepingState(withSettingsOf o: Adam) -> Adam {
         var s = self
-        s.learningRate = o.learningRate; s.beta1 = o.beta1; s.beta2 = o.beta2; s.epsilon = o.epsilon
+        s.learningRate = o.learningRate
+        s.beta1 = o.beta1
+        s.beta2 = o.beta2
+        s.epsilon = o.epsilon
         return s
     }
 

@@ -39,8 +39,12 @@ public struct LBFGS: Optimizer {
 
     public func keepingState(withSettingsOf o: LBFGS) -> LBFGS {
         var s = self
-        s.learningRate = o.learningRate; s.maxLineSearch = o.maxLineSearch
-        if o.historySize < s.historySize { s.s = Array(s.s.suffix(o.historySize)); s.y = Array(s.y.suffix(o.historySize)) }
+        s.learningRate = o.learningRate
+        s.maxLineSearch = o.maxLineSearch
+        if o.historySize < s.historySize {
+            s.s = Array(s.s.suffix(o.historySize))
+            s.y = Array(s.y.suffix(o.historySize))
+        }
         s.historySize = o.historySize
         return s
     }
@@ -67,7 +71,8 @@ public struct LBFGS: Optimizer {
         try checkFinite(f0, g0, at: iteration)
         // State from elsewhere (an archive) that does not fit this image: start the memory afresh.
         if s.count != y.count || s.contains(where: { $0.count != x.count }) || y.contains(where: { $0.count != x.count }) {
-            s.removeAll(); y.removeAll()
+            s.removeAll()
+            y.removeAll()
         }
 
         // Two-loop recursion: d = −H g.
@@ -95,7 +100,8 @@ public struct LBFGS: Optimizer {
             // Not a descent direction (numerical trouble): fall back to steepest descent.
             d = g0.map { -$0 }
             slope = dot(g0, d)
-            s.removeAll(); y.removeAll()
+            s.removeAll()
+            y.removeAll()
         }
         let gNorm1 = g0.reduce(0.0) { $0 + Double(abs($1)) }
         var t = s.isEmpty ? min(1, 1 / max(gNorm1, 1e-30)) * learningRate : learningRate
@@ -116,9 +122,13 @@ public struct LBFGS: Optimizer {
         }
         let sNew = (0..<x.count).map { next.x[$0] - x[$0] }
         let yNew = (0..<x.count).map { next.gradient[$0] - g0[$0] }
-        if dot(sNew, yNew) > 1e-10 {   // keep H positive definite
-            s.append(sNew); y.append(yNew)
-            if s.count > historySize { s.removeFirst(); y.removeFirst() }
+        if dot(sNew, yNew) > 1e-10 {  // keep H positive definite
+            s.append(sNew)
+            y.append(yNew)
+            if s.count > historySize {
+                s.removeFirst()
+                y.removeFirst()
+            }
         }
         x = next.x
         current = (next.loss, next.gradient)
@@ -127,8 +137,10 @@ public struct LBFGS: Optimizer {
     }
 
     public var settings: [(String, String)] {
-        [("lr", "\(learningRate)"), ("history", "\(historySize)"), ("pairs kept", "\(s.count)"),
-         ("max line search", "\(maxLineSearch)")]
+        [
+            ("lr", "\(learningRate)"), ("history", "\(historySize)"), ("pairs kept", "\(s.count)"),
+            ("max line search", "\(maxLineSearch)"),
+        ]
     }
 
     /// s and y pairs, the kept gradient, and the line search's trial point and direction.

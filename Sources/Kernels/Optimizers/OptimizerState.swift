@@ -33,8 +33,10 @@ public struct OptimizerState: Codable, Sendable, Equatable {
 
     /// A whole number in `range`, stored as a scalar.
     func count(_ k: String, _ range: ClosedRange<Int>) throws -> Int {
-        Int(try scalar(k, { $0 == $0.rounded() && Double(range.lowerBound) <= $0 && $0 <= Double(range.upperBound) },
-                       "a whole number in \(range.lowerBound)…\(range.upperBound)"))
+        Int(
+            try scalar(
+                k, { $0 == $0.rounded() && Double(range.lowerBound) <= $0 && $0 <= Double(range.upperBound) },
+                "a whole number in \(range.lowerBound)…\(range.upperBound)"))
     }
 
     /// A vector of n finite values (or empty, when allowed: state not yet created).
@@ -50,16 +52,18 @@ public struct OptimizerState: Codable, Sendable, Equatable {
 
 extension SGD {
     public var state: OptimizerState {
-        OptimizerState(kind: Self.kind, iteration: iteration,
-                       scalars: ["lr": initialLearningRate, "decay_steps": decaySteps, "decay_rate": decayRate, "momentum": momentum],
-                       vectors: ["velocity": OptimizerState.pack(velocity)])
+        OptimizerState(
+            kind: Self.kind, iteration: iteration,
+            scalars: ["lr": initialLearningRate, "decay_steps": decaySteps, "decay_rate": decayRate, "momentum": momentum],
+            vectors: ["velocity": OptimizerState.pack(velocity)])
     }
 
     public init(state: OptimizerState, vectorLength n: Int) throws {
-        self.init(learningRate: try state.scalar("lr", { $0 > 0 }, "positive"),
-                  decaySteps: try state.scalar("decay_steps", { $0 > 0 }, "positive"),
-                  decayRate: try state.scalar("decay_rate", { $0 > 0 && $0 <= 1 }, "in (0, 1]"),
-                  momentum: try state.scalar("momentum", { $0 >= 0 && $0 < 1 }, "in [0, 1)"))
+        self.init(
+            learningRate: try state.scalar("lr", { $0 > 0 }, "positive"),
+            decaySteps: try state.scalar("decay_steps", { $0 > 0 }, "positive"),
+            decayRate: try state.scalar("decay_rate", { $0 > 0 && $0 <= 1 }, "in (0, 1]"),
+            momentum: try state.scalar("momentum", { $0 >= 0 && $0 < 1 }, "in [0, 1)"))
         iteration = state.iteration
         velocity = try state.vector(state.vectors["velocity"], "velocity", length: n)
     }
@@ -67,36 +71,45 @@ extension SGD {
 
 extension Adam {
     public var state: OptimizerState {
-        OptimizerState(kind: Self.kind, iteration: iteration,
-                       scalars: ["lr": learningRate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon],
-                       vectors: ["m": OptimizerState.pack(m), "v": OptimizerState.pack(v)])
+        OptimizerState(
+            kind: Self.kind, iteration: iteration,
+            scalars: ["lr": learningRate, "beta1": beta1, "beta2": beta2, "epsilon": epsilon],
+            vectors: ["m": OptimizerState.pack(m), "v": OptimizerState.pack(v)])
     }
 
     public init(state: OptimizerState, vectorLength n: Int) throws {
-        self.init(learningRate: try state.scalar("lr", { $0 > 0 }, "positive"),
-                  beta1: try state.scalar("beta1", { $0 >= 0 && $0 < 1 }, "in [0, 1)"),
-                  beta2: try state.scalar("beta2", { $0 >= 0 && $0 < 1 }, "in [0, 1)"),
-                  epsilon: try state.scalar("epsilon", { $0 > 0 }, "positive"))
+        self.init(
+            learningRate: try state.scalar("lr", { $0 > 0 }, "positive"),
+            beta1: try state.scalar("beta1", { $0 >= 0 && $0 < 1 }, "in [0, 1)"),
+            beta2: try state.scalar("beta2", { $0 >= 0 && $0 < 1 }, "in [0, 1)"),
+            epsilon: try state.scalar("epsilon", { $0 > 0 }, "positive"))
         let m = try state.vector(state.vectors["m"], "m", length: n), v = try state.vector(state.vectors["v"], "v", length: n)
         guard m.count == v.count else { throw state.bad("m and v differ in length") }
         guard v.allSatisfy({ $0 >= 0 }) else { throw state.bad("v has negative values") }
-        iteration = state.iteration; self.m = m; self.v = v
+        iteration = state.iteration
+        self.m = m
+        self.v = v
     }
 }
 
 extension LBFGS {
     public var state: OptimizerState {
-        var state = OptimizerState(kind: Self.kind, iteration: iteration,
-                                   scalars: ["lr": learningRate, "history": Double(historySize), "max_line_search": Double(maxLineSearch)],
-                                   vectorLists: ["s": s.map(OptimizerState.pack), "y": y.map(OptimizerState.pack)])
-        if let c = current { state.scalars["current_loss"] = c.loss; state.vectors["current_gradient"] = OptimizerState.pack(c.gradient) }
+        var state = OptimizerState(
+            kind: Self.kind, iteration: iteration,
+            scalars: ["lr": learningRate, "history": Double(historySize), "max_line_search": Double(maxLineSearch)],
+            vectorLists: ["s": s.map(OptimizerState.pack), "y": y.map(OptimizerState.pack)])
+        if let c = current {
+            state.scalars["current_loss"] = c.loss
+            state.vectors["current_gradient"] = OptimizerState.pack(c.gradient)
+        }
         return state
     }
 
     public init(state: OptimizerState, vectorLength n: Int) throws {
         let history = try state.count("history", 1...1000)
-        self.init(learningRate: try state.scalar("lr", { $0 > 0 }, "positive"), historySize: history,
-                  maxLineSearch: try state.count("max_line_search", 0...1000))
+        self.init(
+            learningRate: try state.scalar("lr", { $0 > 0 }, "positive"), historySize: history,
+            maxLineSearch: try state.count("max_line_search", 0...1000))
         let sList = try (state.vectorLists["s"] ?? []).map { try state.vector($0, "s", length: n, allowEmpty: false) }
         let yList = try (state.vectorLists["y"] ?? []).map { try state.vector($0, "y", length: n, allowEmpty: false) }
         guard sList.count == yList.count, sList.count <= history else {
@@ -106,7 +119,9 @@ extension LBFGS {
             guard loss.isFinite else { throw state.bad("current_loss is not finite") }
             current = (loss, try state.vector(state.vectors["current_gradient"], "current_gradient", length: n, allowEmpty: false))
         }
-        iteration = state.iteration; s = sList; y = yList
+        iteration = state.iteration
+        s = sList
+        y = yList
     }
 }
 

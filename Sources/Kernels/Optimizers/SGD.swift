@@ -2,6 +2,8 @@
 //   lr_k = lr₀ · rate^(k / decaySteps)            (ExponentialDecay, staircase = false)
 //   v ← μ v − lr_k ∇f(x);   x ← x + v             (μ = 0: x ← x − lr_k ∇f(x), the example)
 
+import Foundation
+
 public struct SGD: Optimizer {
     public var initialLearningRate: Double
     public var decaySteps: Double
@@ -29,7 +31,10 @@ public struct SGD: Optimizer {
 
     public func keepingState(withSettingsOf o: SGD) -> SGD {
         var s = self
-        s.initialLearningRate = o.initialLearningRate; s.decaySteps = o.decaySteps; s.decayRate = o.decayRate; s.momentum = o.momentum
+        s.initialLearningRate = o.initialLearningRate
+        s.decaySteps = o.decaySteps
+        s.decayRate = o.decayRate
+        s.momentum = o.momentum
         return s
     }
 
@@ -66,12 +71,12 @@ public struct SGD: Optimizer {
     }
 
     public var settings: [(String, String)] {
-        [("lr", "\(initialLearningRate)"), ("decay_steps", "\(decaySteps)"), ("decay_rate", "\(decayRate)"),
-         ("momentum", "\(momentum)"), ("lr now", "\(learningRate(at: iteration))")]
+        [
+            ("lr", "\(initialLearningRate)"), ("decay_steps", "\(decaySteps)"), ("decay_rate", "\(decayRate)"),
+            ("momentum", "\(momentum)"), ("lr now", "\(learningRate(at: iteration))"),
+        ]
     }
 
     public var stateBytes: Int { velocity.count * 4 }
     public var stateVectors: Int { 1 }
 }
-
-import Foundation

@@ -56,7 +56,9 @@ public struct Arguments: Sendable {
                     guard inline == nil else { throw UsageError("--\(name) takes no value") }
                     a.flags.insert(name)
                 } else if options.contains(name) {
-                    if let inline { a.values[name, default: []].append(inline) } else {
+                    if let inline {
+                        a.values[name, default: []].append(inline)
+                    } else {
                         guard i + 1 < words.count else { throw UsageError("--\(name) needs a value") }
                         i += 1
                         a.values[name, default: []].append(words[i])

@@ -27,7 +27,6 @@ func transferLuminance(from result: RGBImage, onto content: RGBImage) -> RGBImag
 //   pca       A = Q_C Λ_C^½ Λ_S^-½ Q_Sᵀ             (Σ = Q Λ Qᵀ)
 //   symmetric A = Σ_C^½ Σ_S^-½                      (the paper's "image analogies" form)
 
-
 public enum ColorMatching: String, CaseIterable, Sendable, Codable {
     case none, cholesky, pca, symmetric
 }
@@ -62,9 +61,11 @@ func cholesky3(_ m: [Double]) -> [Double] {
 func inverse3(_ m: [Double]) -> [Double] {
     let (a, b, c, d, e, f, g, h, i) = (m[0], m[1], m[2], m[3], m[4], m[5], m[6], m[7], m[8])
     let det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g)
-    return [e * i - f * h, c * h - b * i, b * f - c * e,
-            f * g - d * i, a * i - c * g, c * d - a * f,
-            d * h - e * g, b * g - a * h, a * e - b * d].map { $0 / det }
+    return [
+        e * i - f * h, c * h - b * i, b * f - c * e,
+        f * g - d * i, a * i - c * g, c * d - a * f,
+        d * h - e * g, b * g - a * h, a * e - b * d,
+    ].map { $0 / det }
 }
 
 func transpose3(_ m: [Double]) -> [Double] { (0..<9).map { m[($0 % 3) * 3 + $0 / 3] } }
@@ -96,7 +97,10 @@ func jacobiEigen3(_ m: [Double]) -> (values: [Double], vectors: [Double]) {
             let t = (theta >= 0 ? 1.0 : -1.0) / (abs(theta) + (theta * theta + 1).squareRoot())
             let c = 1 / (t * t + 1).squareRoot(), s = t * c
             var j: [Double] = [1, 0, 0, 0, 1, 0, 0, 0, 1]
-            j[p * 3 + p] = c; j[r * 3 + r] = c; j[p * 3 + r] = s; j[r * 3 + p] = -s
+            j[p * 3 + p] = c
+            j[r * 3 + r] = c
+            j[p * 3 + r] = s
+            j[r * 3 + p] = -s
             a = matrixProductReference(matrixProductReference(transpose3(j), a, n: 3), j, n: 3)
             q = matrixProductReference(q, j, n: 3)
         }

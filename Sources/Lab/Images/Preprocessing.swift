@@ -28,10 +28,10 @@ public func deprocess(_ x: Tensor) throws -> RGBImage {
     var pixels = [UInt8](repeating: 0, count: 3 * plane)
     for i in 0..<plane {
         for c in 0..<3 {
-            let v = x.data[c * plane + i] + imageNetMeanBGR[c]   // Float arithmetic, as numpy float32
+            let v = x.data[c * plane + i] + imageNetMeanBGR[c]  // Float arithmetic, as numpy float32
             // NaN becomes 0: a picture of a diverged run should still be writable.
             let clipped = v.isNaN ? 0 : min(255, max(0, v))
-            pixels[i * 3 + (2 - c)] = UInt8(clipped)              // truncation, as astype("uint8")
+            pixels[i * 3 + (2 - c)] = UInt8(clipped)  // truncation, as astype("uint8")
         }
     }
     return RGBImage(width: w, height: h, pixels: pixels)

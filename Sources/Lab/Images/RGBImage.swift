@@ -37,23 +37,17 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
         case .unsupported(let p, let why): return "\(p): \(why)"
         case .corrupt(let p, let why): return "\(p): not a readable image (\(why))"
         case .tooLarge(let p, let w, let h, let need, let allowed):
-            return "\(p): \(w)×\(h) pixels would need \(formatBytes(need)) to load, more than the \(formatBytes(allowed)) allowed (a quarter of this machine's memory); scale it down first"
+            return
+                "\(p): \(w)×\(h) pixels would need \(formatBytes(need)) to load, more than the \(formatBytes(allowed)) allowed "
+                + "(half of what a step may use; NST_MEMORY_LIMIT sets that); scale it down first"
         case .writeFailed(let p, let why): return "\(p): could not write (\(why))"
         }
     }
 }
 
-func formatBytes(_ n: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var v = Double(n), u = 0
-    while v >= 1024 && u < units.count - 1 { v /= 1024; u += 1 }
-    return u == 0 ? "\(n) B" : String(format: "%.1f %@", v, units[u])
-}
-
 extension RGBImage {
-    /// The most a decoded image may take: a quarter of physical memory. Decoding needs
-    /// 3 bytes a pixel and preprocessing 12 more, so this is what is checked.
-    public static var maxLoadBytes: Int { Int(min(ProcessInfo.processInfo.physicalMemory / 4, UInt64(Int.max))) }
+    /// The most a decoded image may take (MemoryPolicy: one policy for images and steps).
+    public static var maxLoadBytes: Int { MemoryPolicy.imageLoadLimit }
     static let bytesPerPixelToLoad = 3 + 12
 
     /// Loads a PNG or JPEG file (recognised by its first bytes, not its name).
@@ -130,7 +124,9 @@ extension RGBImage {
                 for x in 0..<outW {
                     let srcX = min(width - 1, Int((Double(x) + 0.5) * sx))
                     let s = (srcY * width + srcX) * 3, d = (y * outW + x) * 3
-                    out[d] = pixels[s]; out[d + 1] = pixels[s + 1]; out[d + 2] = pixels[s + 2]
+                    out[d] = pixels[s]
+                    out[d + 1] = pixels[s + 1]
+                    out[d + 2] = pixels[s + 2]
                 }
             }
         case .bilinear:
@@ -161,12 +157,15 @@ extension RGBImage {
                         for xx in Int(left)..<min(width, Int(right.rounded(.up))) {
                             let wgt = wy * (min(right, Double(xx + 1)) - max(left, Double(xx)))
                             let s = (yy * width + xx) * 3
-                            acc.0 += wgt * Double(pixels[s]); acc.1 += wgt * Double(pixels[s + 1]); acc.2 += wgt * Double(pixels[s + 2])
+                            acc.0 += wgt * Double(pixels[s])
+                            acc.1 += wgt * Double(pixels[s + 1])
+                            acc.2 += wgt * Double(pixels[s + 2])
                             total += wgt
                         }
                     }
                     let d = (y * outW + x) * 3
-                    out[d] = UInt8((acc.0 / total).rounded()); out[d + 1] = UInt8((acc.1 / total).rounded())
+                    out[d] = UInt8((acc.0 / total).rounded())
+                    out[d + 1] = UInt8((acc.1 / total).rounded())
                     out[d + 2] = UInt8((acc.2 / total).rounded())
                 }
             }

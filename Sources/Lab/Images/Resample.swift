@@ -18,8 +18,10 @@ func cubicWeight(_ t: Double) -> Double {
 }
 
 /// Each of `channels` planes (H, W) of `data` resized to (outH, outW).
-public func resizePlanes(_ data: [Float], channels: Int, height h: Int, width w: Int,
-                         toHeight outH: Int, toWidth outW: Int, filter: PlaneFilter) -> [Float] {
+public func resizePlanes(
+    _ data: [Float], channels: Int, height h: Int, width w: Int,
+    toHeight outH: Int, toWidth outW: Int, filter: PlaneFilter
+) -> [Float] {
     precondition(data.count == channels * h * w && outH > 0 && outW > 0)
     // Separable: per output coordinate, the source indices and weights along one axis.
     func taps(_ n: Int, _ outN: Int) -> [[(Int, Double)]] {
@@ -27,7 +29,8 @@ public func resizePlanes(_ data: [Float], channels: Int, height h: Int, width w:
         return (0..<outN).map { o in
             let s = (Double(o) + 0.5) * scale - 0.5
             let base = Int(floor(s)), t = s - floor(s)
-            let raw: [(Int, Double)] = filter == .bilinear
+            let raw: [(Int, Double)] =
+                filter == .bilinear
                 ? [(base, 1 - t), (base + 1, t)]
                 : (-1...2).map { (base + $0, cubicWeight(Double($0) - t)) }
             return raw.map { (min(max($0.0, 0), n - 1), $0.1) }

@@ -20,14 +20,20 @@ public func imageDifference(_ a: RGBImage, _ b: RGBImage) -> ImageDifference {
         var sum = 0.0
         for c in 0..<3 {
             let d = Double(a.pixels[3 * i + c]) - Double(b.pixels[3 * i + c])
-            squares += d * d; absolute += abs(d); largest = max(largest, abs(d))
+            squares += d * d
+            absolute += abs(d)
+            largest = max(largest, abs(d))
             sum += abs(d)
         }
         perPixel[i] = sum / 3
     }
     let n = Double(3 * a.width * a.height)
     let top = max(perPixel.max() ?? 0, 1e-9)
-    let pixels = perPixel.flatMap { v -> [UInt8] in let g = UInt8(min(255, (v / top * 255).rounded())); return [g, g, g] }
-    return ImageDifference(rms: (squares / n).squareRoot(), meanAbsolute: absolute / n, maxAbsolute: largest,
-                           picture: RGBImage(width: a.width, height: a.height, pixels: pixels))
+    let pixels = perPixel.flatMap { v -> [UInt8] in
+        let g = UInt8(min(255, (v / top * 255).rounded()))
+        return [g, g, g]
+    }
+    return ImageDifference(
+        rms: (squares / n).squareRoot(), meanAbsolute: absolute / n, maxAbsolute: largest,
+        picture: RGBImage(width: a.width, height: a.height, pixels: pixels))
 }

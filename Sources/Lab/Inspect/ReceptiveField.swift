@@ -32,10 +32,15 @@ public enum ReceptiveField {
         for (l, size) in zip(path, sizes).reversed() {
             switch l {
             case .conv:
-                x0 = max(0, x0 - 1); y0 = max(0, y0 - 1)
-                x1 = min(size.w - 1, x1 + 1); y1 = min(size.h - 1, y1 + 1)
+                x0 = max(0, x0 - 1)
+                y0 = max(0, y0 - 1)
+                x1 = min(size.w - 1, x1 + 1)
+                y1 = min(size.h - 1, y1 + 1)
             case .pool:
-                x0 *= 2; y0 *= 2; x1 = 2 * x1 + 1; y1 = 2 * y1 + 1
+                x0 *= 2
+                y0 *= 2
+                x1 = 2 * x1 + 1
+                y1 = 2 * y1 + 1
             }
         }
         return (x0, y0, x1, y1)

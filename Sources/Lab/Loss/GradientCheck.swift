@@ -9,8 +9,8 @@ import Kernels
 
 public struct GradientCheckResult: Sendable {
     public var channel: Int, y: Int, x: Int
-    public var analytic: Double     // from the session's backward pass (float32)
-    public var numeric: Double      // central difference in float64
+    public var analytic: Double  // from the session's backward pass (float32)
+    public var numeric: Double  // central difference in float64
     public var relativeError: Double { abs(analytic - numeric) / max(abs(numeric), abs(analytic), 1e-30) }
 }
 
@@ -43,21 +43,29 @@ struct DoubleReferenceLoss {
         var outputs: [String: DoubleFeatures] = [:]
         var ch = 3, hh = h, ww = w
         let deepest = c.layers.compactMap { VGG19.index(of: $0) }.max() ?? -1
-        VGG19Architecture.forward(x, through: deepest, conv: { name, _, oc, cur in
-            let p = weights[name]!
-            var out: [Double] = []
-            conv2dForwardReference(out: &out, x: cur, weight: p.w, bias: p.b, c: ch, h: hh, w: ww, oc: oc, k: 3)
-            ch = oc
-            return reluForward(out)
-        }, pool: { _, cur in
-            defer { hh /= 2; ww /= 2 }
-            return c.pooling == .max ? maxPool2x2Forward(cur, c: ch, h: hh, w: ww) : avgPool2x2Forward(cur, c: ch, h: hh, w: ww)
-        }, visit: { layer, cur in
-            if wanted.contains(layer.name) { outputs[layer.name] = DoubleFeatures(data: cur, c: ch, h: hh, w: ww) }
-            return outputs.count < wanted.count
-        })
-        let context = DoubleTermContext(image: x, height: h, width: w, outputs: outputs, targets: targets, configuration: c,
-                                        contentTargets: contentTargets, styleGrams: styleGrams)
+        VGG19Architecture.forward(
+            x, through: deepest,
+            conv: { name, _, oc, cur in
+                let p = weights[name]!
+                var out: [Double] = []
+                conv2dForwardReference(out: &out, x: cur, weight: p.w, bias: p.b, c: ch, h: hh, w: ww, oc: oc, k: 3)
+                ch = oc
+                return reluForward(out)
+            },
+            pool: { _, cur in
+                defer {
+                    hh /= 2
+                    ww /= 2
+                }
+                return c.pooling == .max ? maxPool2x2Forward(cur, c: ch, h: hh, w: ww) : avgPool2x2Forward(cur, c: ch, h: hh, w: ww)
+            },
+            visit: { layer, cur in
+                if wanted.contains(layer.name) { outputs[layer.name] = DoubleFeatures(data: cur, c: ch, h: hh, w: ww) }
+                return outputs.count < wanted.count
+            })
+        let context = DoubleTermContext(
+            image: x, height: h, width: w, outputs: outputs, targets: targets, configuration: c,
+            contentTargets: contentTargets, styleGrams: styleGrams)
         return c.terms.reduce(0.0) { total, spec in
             total + spec.weight * (LossTerms.named(spec.kind)?.reference(spec, context) ?? .nan)
         }
@@ -68,8 +76,10 @@ extension TransferSession {
     /// Compares the gradient of the total loss at `pixels` (channel, y, x) with central differences
     /// of step `h` (on the 0–255 scale), computed in float64.
     /// `shouldStop` is asked between the (seconds-long) evaluations: Ctrl-C.
-    public func gradientCheck(pixels: [(c: Int, y: Int, x: Int)], step h: Double = 1e-3,
-                              shouldStop: () -> Bool = { false }) throws -> [GradientCheckResult] {
+    public func gradientCheck(
+        pixels: [(c: Int, y: Int, x: Int)], step h: Double = 1e-3,
+        shouldStop: () -> Bool = { false }
+    ) throws -> [GradientCheckResult] {
         guard let combination else { throw SessionError.needsContent }
         let (_, height, width) = combination.chw
         for p in pixels where !(0..<3).contains(p.c) || !(0..<height).contains(p.y) || !(0..<width).contains(p.x) {

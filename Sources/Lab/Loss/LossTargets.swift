@@ -8,14 +8,20 @@ public struct PositionMask: Sendable, Equatable {
     public var width: Int
     public var values: [Float]
 
-    public init(height: Int, width: Int, values: [Float]) { self.height = height; self.width = width; self.values = values }
+    public init(height: Int, width: Int, values: [Float]) {
+        self.height = height
+        self.width = width
+        self.values = values
+    }
 
     /// A greyscale or colour picture as a mask at the working size (its brightness, area-resized).
     public init(image: RGBImage, width: Int, height: Int) {
         let r = image.resized(width: width, height: height, filter: .area)
-        self.init(height: height, width: width, values: (0..<(width * height)).map { i in
-            (Float(r.pixels[3 * i]) + Float(r.pixels[3 * i + 1]) + Float(r.pixels[3 * i + 2])) / (3 * 255)
-        })
+        self.init(
+            height: height, width: width,
+            values: (0..<(width * height)).map { i in
+                (Float(r.pixels[3 * i]) + Float(r.pixels[3 * i + 1]) + Float(r.pixels[3 * i + 2])) / (3 * 255)
+            })
     }
 
     /// The product of two masks of one size (a style's own mask inside the content mask).
@@ -36,7 +42,9 @@ public struct PositionMask: Sendable, Equatable {
                     next[i * nw + j] = (v[p] + v[p + 1] + v[p + ww] + v[p + ww + 1]) / 4
                 }
             }
-            v = next; hh = nh; ww = nw
+            v = next
+            hh = nh
+            ww = nw
         }
         return v
     }
@@ -63,7 +71,11 @@ public struct StyleInput {
     public var tensor: Tensor
     public var weight: Double
     public var mask: PositionMask?
-    public init(tensor: Tensor, weight: Double = 1, mask: PositionMask? = nil) { self.tensor = tensor; self.weight = weight; self.mask = mask }
+    public init(tensor: Tensor, weight: Double = 1, mask: PositionMask? = nil) {
+        self.tensor = tensor
+        self.weight = weight
+        self.mask = mask
+    }
 }
 
 /// What the loss compares the combination image with: computed once from the content and
@@ -88,10 +100,14 @@ public struct LossTargets: Sendable {
         try self.init(content: content, styles: [StyleInput(tensor: style)], contentMask: nil, configuration: c, vgg: vgg, compute)
     }
 
-    public init(content: Tensor, styles: [StyleInput], contentMask: PositionMask?, configuration c: LossConfiguration,
-                vgg: VGG19, _ compute: Compute) throws {
-        try self.init(TargetInputs(content: content, styles: styles, contentMask: contentMask, configuration: c,
-                                   vgg: vgg, compute: compute))
+    public init(
+        content: Tensor, styles: [StyleInput], contentMask: PositionMask?, configuration c: LossConfiguration,
+        vgg: VGG19, _ compute: Compute
+    ) throws {
+        try self.init(
+            TargetInputs(
+                content: content, styles: styles, contentMask: contentMask, configuration: c,
+                vgg: vgg, compute: compute))
     }
 }
 
@@ -118,4 +134,3 @@ func timesPositions(_ g: Tensor, _ factor: [Float]?) throws -> Tensor {
     for i in data.indices { data[i] *= factor[i % m] }
     return try Tensor(shape: g.shape, data: data)
 }
-

@@ -15,8 +15,10 @@ public struct StyleTransferLoss {
     }
 
     /// The loss terms at `combination` (3, H, W), and if asked the gradient of `term` with respect to it.
-    public func evaluate(_ combination: Tensor, targets: LossTargets, gradientOf term: TermSelection? = .total,
-                         _ compute: Compute) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
+    public func evaluate(
+        _ combination: Tensor, targets: LossTargets, gradientOf term: TermSelection? = .total,
+        _ compute: Compute
+    ) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
         let c = configuration
         var acts = try vgg.forward(combination, upTo: c.layers, pooling: c.pooling, compute)
         // Only the loss's own layers: the backward releases the others as it passes them.
@@ -38,15 +40,17 @@ public struct StyleTransferLoss {
 
         guard term != nil else { return (breakdown, nil) }
         let wantedLayers = layerGradients.filter { !$0.value.isEmpty }.map(\.key)
-        var gradient = try vgg.backward(releasing: &acts, at: wantedLayers, gradientAt: { layer in
-            let parts = layerGradients.removeValue(forKey: layer) ?? []  // released once used
-            var sum: Tensor? = nil
-            for part in parts {
-                let g = try part()
-                sum = try sum.map { try $0.adding(g) } ?? g
-            }
-            return sum
-        }, compute)
+        var gradient = try vgg.backward(
+            releasing: &acts, at: wantedLayers,
+            gradientAt: { layer in
+                let parts = layerGradients.removeValue(forKey: layer) ?? []  // released once used
+                var sum: Tensor? = nil
+                for part in parts {
+                    let g = try part()
+                    sum = try sum.map { try $0.adding(g) } ?? g
+                }
+                return sum
+            }, compute)
         for part in imageGradients { gradient = try gradient.adding(try part()) }
         return (breakdown, gradient)
     }

@@ -10,6 +10,6 @@ public enum ProjectFiles {
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
             dir = dir.deletingLastPathComponent()
         }
-        return relative   // the working folder's, or not found: errors name the path and how to fetch it
+        return relative  // the working folder's, or not found: errors name the path and how to fetch it
     }
 }

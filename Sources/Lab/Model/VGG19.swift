@@ -6,12 +6,11 @@ import Kernels
 /// The unrectified value of a conv layer is available as `blockB_convN:pre`.
 public final class VGG19: @unchecked Sendable {
     public struct ConvWeights {
-        public let weight: Tensor   // (OC, C, 3, 3); block1_conv1's input channels are BGR
-        public let bias: Tensor     // (OC)
+        public let weight: Tensor  // (OC, C, 3, 3); block1_conv1's input channels are BGR
+        public let bias: Tensor  // (OC)
     }
 
     public let weights: [String: ConvWeights]
-    public let source: String
 
     public static let defaultWeightsPath: String = {
         if let p = ProcessInfo.processInfo.environment["NST_WEIGHTS"] { return p }
@@ -24,11 +23,11 @@ public final class VGG19: @unchecked Sendable {
         let file = try SafeTensorsFile(path: weightsPath)
         var weights: [String: ConvWeights] = [:]
         for case .conv(let name, let c, let oc) in VGG19Architecture.layers {
-            weights[name] = ConvWeights(weight: try file.tensor("\(name).weight", shape: [oc, c, 3, 3]),
-                                        bias: try file.tensor("\(name).bias", shape: [oc]))
+            weights[name] = ConvWeights(
+                weight: try file.tensor("\(name).weight", shape: [oc, c, 3, 3]),
+                bias: try file.tensor("\(name).bias", shape: [oc]))
         }
         self.weights = weights
-        self.source = weightsPath
     }
 
     /// The name without a `:pre` suffix, if it names a layer.
@@ -52,7 +51,6 @@ public final class VGG19: @unchecked Sendable {
         public var outputs: [String: Tensor]
         /// Pre-activation (before ReLU) outputs of conv layers, if they were kept.
         public var preActivations: [String: Tensor]
-        public let computedLayers: [String]
 
         public subscript(name: String) -> Tensor? {
             name.hasSuffix(":pre") ? preActivations[String(name.dropLast(4))] : outputs[name]
@@ -60,8 +58,10 @@ public final class VGG19: @unchecked Sendable {
     }
 
     /// Runs the network on a preprocessed image (3, H, W) up to the deepest of `layers`.
-    public func forward(_ image: Tensor, upTo layers: [String], pooling: Pooling = .max,
-                        keepPreActivations: Bool = false, _ compute: Compute) throws -> Activations {
+    public func forward(
+        _ image: Tensor, upTo layers: [String], pooling: Pooling = .max,
+        keepPreActivations: Bool = false, _ compute: Compute
+    ) throws -> Activations {
         guard image.rank == 3, image.shape[0] == 3 else {
             throw KernelError.shape("VGG19 input must be a (3, H, W) image tensor, got \(image.shape)")
         }
@@ -74,32 +74,34 @@ public final class VGG19: @unchecked Sendable {
         }
         var outputs: [String: Tensor] = [:]
         var pre: [String: Tensor] = [:]
-        var computed: [String] = []
-        try VGG19Architecture.forward(image, through: deepest, conv: { name, c, oc, x in
-            let w = weights[name]!
-            let (h, wd) = (x.shape[1], x.shape[2])
-            let algorithm = compute.convAlgorithm(c: c, h: h, w: wd, oc: oc, k: 3, backward: false)
-            let flops = 2.0 * Double(c * oc * 9 * h * wd)
-            guard keepPreActivations else {
-                // The ReLU is fused into the convolution's last pass.
-                return try compute.timed(name, "conv+relu", algorithm: "\(algorithm)", flops: flops) {
-                    try conv2d(x, weight: w.weight, bias: w.bias, relu: true, compute)
+        try VGG19Architecture.forward(
+            image, through: deepest,
+            conv: { name, c, oc, x in
+                let w = weights[name]!
+                let (h, wd) = (x.shape[1], x.shape[2])
+                let algorithm = compute.convAlgorithm(c: c, h: h, w: wd, oc: oc, k: 3, backward: false)
+                let flops = 2.0 * Double(c * oc * 9 * h * wd)
+                guard keepPreActivations else {
+                    // The ReLU is fused into the convolution's last pass.
+                    return try compute.timed(name, "conv+relu", algorithm: "\(algorithm)", flops: flops) {
+                        try conv2d(x, weight: w.weight, bias: w.bias, relu: true, compute)
+                    }
                 }
-            }
-            let z = try compute.timed(name, "conv", algorithm: "\(algorithm)", flops: flops) {
-                try conv2d(x, weight: w.weight, bias: w.bias, compute)
-            }
-            pre[name] = z
-            return compute.timed(name, "relu") { relu(z) }
-        }, pool: { name, x in
-            guard x.shape[1] >= 2, x.shape[2] >= 2 else { throw LabError.imageTooSmall(name, x.shape) }
-            return try compute.timed(name, "\(pooling) pool") { try pool2x2(x, pooling, compute) }
-        }, visit: { layer, x in
-            outputs[layer.name] = x
-            computed.append(layer.name)
-            return true
-        })
-        return Activations(input: image, pooling: pooling, outputs: outputs, preActivations: pre, computedLayers: computed)
+                let z = try compute.timed(name, "conv", algorithm: "\(algorithm)", flops: flops) {
+                    try conv2d(x, weight: w.weight, bias: w.bias, compute)
+                }
+                pre[name] = z
+                return compute.timed(name, "relu") { relu(z) }
+            },
+            pool: { name, x in
+                guard x.shape[1] >= 2, x.shape[2] >= 2 else { throw LabError.imageTooSmall(name, x.shape) }
+                return try compute.timed(name, "\(pooling) pool") { try pool2x2(x, pooling, compute) }
+            },
+            visit: { layer, x in
+                outputs[layer.name] = x
+                return true
+            })
+        return Activations(input: image, pooling: pooling, outputs: outputs, preActivations: pre)
     }
 
     /// Backpropagates gradients given at any set of layer outputs down to the input image.
@@ -113,8 +115,10 @@ public final class VGG19: @unchecked Sendable {
     /// each layer's gradient is asked for (`gradientAt`) only when the backward reaches it, and each
     /// layer's output is released from `a` once the backward has passed it. At 512² that keeps the
     /// peak to about one block's activations and gradients instead of the whole network's.
-    public func backward(releasing a: inout Activations, at layers: [String],
-                         gradientAt: (String) throws -> Tensor?, _ compute: Compute) throws -> Tensor {
+    public func backward(
+        releasing a: inout Activations, at layers: [String],
+        gradientAt: (String) throws -> Tensor?, _ compute: Compute
+    ) throws -> Tensor {
         var deepest = -1
         for name in layers {
             guard let i = VGG19.index(of: name), name == VGG19Architecture.layers[i].name else {
@@ -134,7 +138,7 @@ public final class VGG19: @unchecked Sendable {
                 }
                 g = try g.map { try $0.adding(given) } ?? given
             }
-            defer { a.outputs[layer.name] = nil }   // below here only the layers beneath read it
+            defer { a.outputs[layer.name] = nil }  // below here only the layers beneath read it
             guard let dOut = g else { continue }
             let input = i == 0 ? a.input : a.outputs[VGG19Architecture.layers[i - 1].name]!
             switch layer {
@@ -143,8 +147,10 @@ public final class VGG19: @unchecked Sendable {
                 // the ReLU's mask (applied inside the convolution's backward).
                 let (h, w) = (dOut.shape[1], dOut.shape[2])
                 let algorithm = compute.convAlgorithm(c: oc, h: h, w: w, oc: c, k: 3, backward: true)
-                g = try compute.timed(name, "relu+conv backward", algorithm: "\(algorithm)",
-                                      flops: 2.0 * Double(c * oc * 9 * h * w)) {
+                g = try compute.timed(
+                    name, "relu+conv backward", algorithm: "\(algorithm)",
+                    flops: 2.0 * Double(c * oc * 9 * h * w)
+                ) {
                     try conv2dBackwardData(dOut, weight: weights[name]!.weight, reluOutput: a.outputs[name]!, compute)
                 }
             case .pool:
@@ -153,7 +159,7 @@ public final class VGG19: @unchecked Sendable {
                 }
             }
         }
-        return try g ?? Tensor(zeros: a.input.shape)   // no layer had a gradient after all
+        return try g ?? Tensor(zeros: a.input.shape)  // no layer had a gradient after all
     }
 }
 

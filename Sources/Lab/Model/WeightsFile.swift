@@ -28,13 +28,13 @@ public struct SafeTensorsFile: Sendable {
     public struct Entry: Equatable, Sendable {
         public let dtype: String
         public let shape: [Int]
-        public let range: Range<Int>   // byte range within the data section
+        public let range: Range<Int>  // byte range within the data section
     }
 
     public let path: String
     public let entries: [String: Entry]
     public let metadata: [String: String]
-    let data: Data          // memory-mapped
+    let data: Data  // memory-mapped
     let dataStart: Int
 
     public init(path: String) throws {
@@ -63,8 +63,9 @@ public struct SafeTensorsFile: Sendable {
                 continue
             }
             guard let e = value as? [String: Any], let dtype = e["dtype"] as? String,
-                  let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int], offsets.count == 2,
-                  offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize else {
+                let shape = e["shape"] as? [Int], let offsets = e["data_offsets"] as? [Int], offsets.count == 2,
+                offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataSize
+            else {
                 throw WeightsError.corrupt(path, "bad header entry for \(name) (or the file is truncated)")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: offsets[0]..<offsets[1])
@@ -87,8 +88,9 @@ public struct SafeTensorsFile: Sendable {
         }
         let bytes = data.subdata(in: (dataStart + e.range.lowerBound)..<(dataStart + e.range.upperBound))
         let values: [Double] = bytes.withUnsafeBytes { raw in
-            width == 8 ? (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
-                       : (0..<count).map { Double(raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self)) }
+            width == 8
+                ? (0..<count).map { raw.loadUnaligned(fromByteOffset: $0 * 8, as: Double.self) }
+                : (0..<count).map { Double(raw.loadUnaligned(fromByteOffset: $0 * 4, as: Float.self)) }
         }
         return (e.shape, values)
     }

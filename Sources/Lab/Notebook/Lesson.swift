@@ -11,9 +11,9 @@ public struct Lesson: Sendable {
     public enum CellKind: String, Sendable { case run, check, solution }
 
     public struct Cell: Sendable {
-        public var prose: String       // the Markdown before the cell, since the previous cell
+        public var prose: String  // the Markdown before the cell, since the previous cell
         public var commands: [String]  // its lines, blank ones dropped
-        public var line: Int           // where the cell starts in the file (1-based)
+        public var line: Int  // where the cell starts in the file (1-based)
         public var kind: CellKind = .run
         /// The exercise this cell belongs to (its heading after "Exercise:"), if any.
         public var exercise: String? = nil
@@ -30,8 +30,10 @@ public struct Lesson: Sendable {
         var order: [String] = []
         for cell in cells { if let e = cell.exercise, !order.contains(e) { order.append(e) } }
         return order.map { title in
-            (title, cells.firstIndex { $0.exercise == title && $0.kind == .check },
-             cells.firstIndex { $0.exercise == title && $0.kind == .solution })
+            (
+                title, cells.firstIndex { $0.exercise == title && $0.kind == .check },
+                cells.firstIndex { $0.exercise == title && $0.kind == .solution }
+            )
         }
     }
 
@@ -68,7 +70,8 @@ public struct Lesson: Sendable {
     /// its Markdown cells the prose.
     public init(path: String, jupyter data: Data) throws {
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let cellList = root["cells"] as? [[String: Any]] else {
+            let cellList = root["cells"] as? [[String: Any]]
+        else {
             throw SessionError.invalid("\(path): not a Jupyter notebook (no cells)")
         }
         func text(_ source: Any?) -> String {
@@ -112,7 +115,9 @@ public struct Lesson: Sendable {
             guard run >= 3 else { return nil }
             let info = rest.dropFirst(run).trimmingCharacters(in: .whitespaces)
             if first == "`" && info.contains("`") { return nil }
-            marker = first; length = run; self.info = info
+            marker = first
+            length = run
+            self.info = info
         }
         var language: String { String(info.split(whereSeparator: { $0 == " " || $0 == "{" }).first ?? "") }
         /// Whether `other` closes a block this fence opened: same character, at least as long, no info.
@@ -128,14 +133,18 @@ public struct Lesson: Sendable {
         var open: Fence? = nil, openedAt = 0
         var commands: [String] = []
         var exercise: String? = nil
-        var hint: [String]? = nil   // lines of a hint being read
+        var hint: [String]? = nil  // lines of a hint being read
         var hints: [String: String] = [:]
         for (i, line) in lines.enumerated() {
             let fence = Fence(line)
             if open == nil {
                 if line.hasPrefix("## ") || line.hasPrefix("# ") { exercise = Lesson.exerciseTitle(line) }
                 let t = line.trimmingCharacters(in: .whitespaces)
-                if t.lowercased().contains("<summary>hint</summary>") { hint = []; prose.append(line); continue }
+                if t.lowercased().contains("<summary>hint</summary>") {
+                    hint = []
+                    prose.append(line)
+                    continue
+                }
                 if hint != nil {
                     if t.hasPrefix("</details") {
                         if let e = exercise { hints[e] = hint!.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -153,13 +162,17 @@ public struct Lesson: Sendable {
                         // ```lab, ```lab check, ```lab solution; attributes such as {.cell} are not a kind.
                         let kind = words.count > 1 && !words[1].hasPrefix("{") ? CellKind(rawValue: words[1]) : .run
                         guard let kind else {
-                            throw SessionError.invalid("\(path):\(openedAt + 1): a lab cell is ```lab, ```lab check or ```lab solution, not ```\(opener.info)")
+                            throw SessionError.invalid(
+                                "\(path):\(openedAt + 1): a lab cell is ```lab, ```lab check or ```lab solution, not ```\(opener.info)")
                         }
                         if kind != .run && exercise == nil {
-                            throw SessionError.invalid("\(path):\(openedAt + 1): a ```lab \(kind.rawValue) cell belongs in a section headed ## Exercise: …")
+                            throw SessionError.invalid(
+                                "\(path):\(openedAt + 1): a ```lab \(kind.rawValue) cell belongs in a section headed ## Exercise: …")
                         }
-                        cells.append(Cell(prose: prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines),
-                                          commands: commands, line: openedAt + 1, kind: kind, exercise: exercise))
+                        cells.append(
+                            Cell(
+                                prose: prose.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines),
+                                commands: commands, line: openedAt + 1, kind: kind, exercise: exercise))
                         prose = []
                     } else {
                         prose.append(line)
@@ -203,8 +216,9 @@ public struct LessonProgress: Codable, Sendable {
 
     public static func load(_ path: String) -> LessonProgress {
         guard let data = FileManager.default.contents(atPath: path),
-              var p = try? JSONDecoder().decode(LessonProgress.self, from: data) else { return LessonProgress() }
-        p.cellByLesson = p.cellByLesson.filter { $0.value >= 0 }   // an edited file: start those lessons over
+            var p = try? JSONDecoder().decode(LessonProgress.self, from: data)
+        else { return LessonProgress() }
+        p.cellByLesson = p.cellByLesson.filter { $0.value >= 0 }  // an edited file: start those lessons over
         return p
     }
 

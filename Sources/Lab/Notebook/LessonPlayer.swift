@@ -48,7 +48,10 @@ extension Shell {
     func runCell(_ commands: [String], ownOutput: Bool = true) -> (command: String, why: String)? {
         cellDepth += 1
         cellOutput = ownOutput ? "" : nil
-        defer { cellDepth -= 1; cellOutput = nil }
+        defer {
+            cellDepth -= 1
+            cellOutput = nil
+        }
         for command in commands {
             say("lab> \(command)")
             if case .failed(let why) = execute(command) { return (command, why) }

@@ -31,20 +31,26 @@ extension Shell {
             if !text.isEmpty { outputs.append(["output_type": "stream", "name": "stdout", "text": lines(text + "\n")]) }
             for picture in entry.pictures {
                 guard let png = FileManager.default.contents(atPath: picture) else { continue }
-                outputs.append(["output_type": "display_data", "metadata": [String: Any](),
-                                "data": ["image/png": png.base64EncodedString(), "text/plain": [(picture as NSString).lastPathComponent]]])
+                outputs.append([
+                    "output_type": "display_data", "metadata": [String: Any](),
+                    "data": ["image/png": png.base64EncodedString(), "text/plain": [(picture as NSString).lastPathComponent]],
+                ])
             }
             // A refused command is kept as what it taught: replaying checks it is still refused.
             let source = (entry.failed ? "expect error " : "") + entry.command
             let metadata: [String: Any] = entry.failed ? ["nstlab": ["refused": true]] : [:]
-            let cell: [String: Any] = ["cell_type": "code", "id": "cell-\(cells.count)", "execution_count": n + 1,
-                                       "metadata": metadata, "source": [source], "outputs": outputs]
+            let cell: [String: Any] = [
+                "cell_type": "code", "id": "cell-\(cells.count)", "execution_count": n + 1,
+                "metadata": metadata, "source": [source], "outputs": outputs,
+            ]
             cells.append(cell)
         }
         let notebook: [String: Any] = [
             "nbformat": 4, "nbformat_minor": 5, "cells": cells,
-            "metadata": ["kernelspec": ["name": "nstlab", "display_name": "NST Lab", "language": "nstlab"],
-                         "language_info": ["name": "nstlab", "file_extension": ".lab"]],
+            "metadata": [
+                "kernelspec": ["name": "nstlab", "display_name": "NST Lab", "language": "nstlab"],
+                "language_info": ["name": "nstlab", "file_extension": ".lab"],
+            ],
         ]
         let data = try JSONSerialization.data(withJSONObject: notebook, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try AtomicFile.write(data, to: path)

@@ -2,8 +2,8 @@ import Kernels
 
 /// Where the combination image starts.
 public enum InitialImage: Equatable, Sendable, CustomStringConvertible {
-    case content                 // the Keras example
-    case noise(seed: UInt64)     // uniform noise on the 0–255 scale, reproducible
+    case content  // the Keras example
+    case noise(seed: UInt64)  // uniform noise on the 0–255 scale, reproducible
     case style
 
     public var description: String {

@@ -37,9 +37,11 @@ public struct TransferOption: Sendable {
     /// Its current value as it would be typed, for `config` (nil: nothing to show).
     let current: @Sendable (TransferSession) -> String?
 
-    init(_ name: String, _ kind: Kind, _ phase: Phase, help: String, choices: @escaping @Sendable () -> [String] = { [] },
-         file: Bool = false, current: @escaping @Sendable (TransferSession) -> String? = { _ in nil },
-         apply: @escaping @Sendable (String?, inout OptionContext) throws -> Void) {
+    init(
+        _ name: String, _ kind: Kind, _ phase: Phase, help: String, choices: @escaping @Sendable () -> [String] = { [] },
+        file: Bool = false, current: @escaping @Sendable (TransferSession) -> String? = { _ in nil },
+        apply: @escaping @Sendable (String?, inout OptionContext) throws -> Void
+    ) {
         self.name = name
         self.kind = kind
         self.phase = phase
@@ -91,7 +93,8 @@ enum OptionValue {
     }
 
     static func names<T: RawRepresentable & CaseIterable>(_ type: T.Type) -> @Sendable () -> [String] where T.RawValue == String {
-        { T.allCases.map(\.rawValue) }
+        let names = T.allCases.map(\.rawValue)
+        return { names }
     }
 }
 

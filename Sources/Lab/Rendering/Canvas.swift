@@ -51,7 +51,12 @@ final class Canvas {
                 drawing = false
                 continue
             }
-            if drawing { cairo_line_to(cr, x, y) } else { cairo_move_to(cr, x, y); drawing = true }
+            if drawing {
+                cairo_line_to(cr, x, y)
+            } else {
+                cairo_move_to(cr, x, y)
+                drawing = true
+            }
         }
         if drawing { cairo_stroke(cr) }
         cairo_set_dash(cr, nil, 0, 0)
@@ -60,8 +65,10 @@ final class Canvas {
     enum Align { case left, center, right }
 
     /// Text with its baseline at y; `vertical` turns it 90° (an axis label).
-    func text(_ s: String, _ x: Double, _ y: Double, size: Double = 12, _ c: Color = (30, 30, 30),
-              align: Align = .left, bold: Bool = false, vertical: Bool = false) {
+    func text(
+        _ s: String, _ x: Double, _ y: Double, size: Double = 12, _ c: Color = (30, 30, 30),
+        align: Align = .left, bold: Bool = false, vertical: Bool = false
+    ) {
         cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL)
         cairo_set_font_size(cr, size)
         var extents = cairo_text_extents_t()
@@ -96,7 +103,10 @@ final class Canvas {
             for px in 0..<image.width {
                 let p = image[px, py]
                 // RGB24 is a native-endian 32-bit 0x00RRGGBB: B, G, R, unused in memory here.
-                row[px * 4] = p.b; row[px * 4 + 1] = p.g; row[px * 4 + 2] = p.r; row[px * 4 + 3] = 0
+                row[px * 4] = p.b
+                row[px * 4 + 1] = p.g
+                row[px * 4 + 2] = p.r
+                row[px * 4 + 3] = 0
             }
         }
         cairo_surface_mark_dirty(source)
@@ -118,7 +128,9 @@ final class Canvas {
             let row = data + stride * y
             for x in 0..<width {
                 let o = (y * width + x) * 3
-                pixels[o] = row[x * 4 + 2]; pixels[o + 1] = row[x * 4 + 1]; pixels[o + 2] = row[x * 4]
+                pixels[o] = row[x * 4 + 2]
+                pixels[o + 1] = row[x * 4 + 1]
+                pixels[o + 2] = row[x * 4]
             }
         }
         return RGBImage(width: width, height: height, pixels: pixels)

@@ -3,14 +3,17 @@ import Foundation
 import Kernels
 
 // Turning tensors into pictures (labelled feature-map grids, Gram heatmaps with colour bars,
-// gradients, plots with axes — drawn with Cairo) and pictures into terminal text: 24-bit colour half-blocks (▀ with the upper pixel as foreground, the lower as
-// background), or, without colour, a grey ramp of characters.
+// gradients, plots with axes — drawn with Cairo) and pictures into the terminal: kitty, iTerm2 or
+// sixel graphics through libchafa where the terminal has them, else 24-bit colour half-blocks (▀
+// with the upper pixel as foreground, the lower as background), or without colour a grey ramp.
 
 enum Colormap {
     /// A perceptual dark-to-bright ramp (close to matplotlib's "inferno"), t in 0…1.
     static func inferno(_ t: Double) -> (UInt8, UInt8, UInt8) {
-        let stops: [(Double, Double, Double)] = [(0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99),
-                                                 (212, 72, 66), (245, 125, 21), (250, 193, 39), (252, 255, 164)]
+        let stops: [(Double, Double, Double)] = [
+            (0, 0, 4), (40, 11, 84), (101, 21, 110), (159, 42, 99),
+            (212, 72, 66), (245, 125, 21), (250, 193, 39), (252, 255, 164),
+        ]
         return ramp(stops, t)
     }
 
@@ -56,14 +59,17 @@ enum Pictures {
             var pixels = [UInt8](repeating: 0, count: h * w * 3)
             for i in 0..<(h * w) {
                 let (r, g, b) = color(Double(t.data[ch * h * w + i]))
-                pixels[i * 3] = r; pixels[i * 3 + 1] = g; pixels[i * 3 + 2] = b
+                pixels[i * 3] = r
+                pixels[i * 3 + 1] = g
+                pixels[i * 3 + 2] = b
             }
             let x = gap + Double(k % cols) * (tileW + gap), y = top + Double(k / cols) * (tileH + label + gap)
             canvas.text("ch \(ch)", x, y + 12, size: 11, (90, 90, 90))
             canvas.draw(RGBImage(width: w, height: h, pixels: pixels), x: x, y: y + label, scale: scale)
         }
-        colorBar(canvas, x: gap, y: Double(height) - barH + 8, width: min(300, Double(width) - 2 * gap),
-                 lo: signed ? -m : lo, hi: signed ? m : hi, signed: signed)
+        colorBar(
+            canvas, x: gap, y: Double(height) - barH + 8, width: min(300, Double(width) - 2 * gap),
+            lo: signed ? -m : lo, hi: signed ? m : hi, signed: signed)
         return canvas.image
     }
 
@@ -96,8 +102,10 @@ enum Pictures {
     /// −max…max through blue–white–red (differences); `.log` shows sign · log10(1 + |g|/g₀) so small
     /// entries are not crushed by one large channel; `.correlation` shows G[a][b]/√(G[a][a]·G[b][b]).
     /// `sharedMax` fixes the scale, so two pictures compare.
-    static func heatmap(_ m: Tensor, signed: Bool, scale: GramScale = .linear, sharedMax: Double? = nil,
-                        title: String = "") -> RGBImage {
+    static func heatmap(
+        _ m: Tensor, signed: Bool, scale: GramScale = .linear, sharedMax: Double? = nil,
+        title: String = ""
+    ) -> RGBImage {
         let n = m.shape[0], cols = m.shape[1]
         var values = m.data.map(Double.init)
         var isSigned = signed
@@ -119,14 +127,16 @@ enum Pictures {
             isSigned = true
             label = "correlation"
         }
-        let sharedTop: Double? = sharedMax.map { scale == .log ? log10(1 + 1e4) : $0 }   // |G| = max maps to log10(1 + 1e4)
+        let sharedTop: Double? = sharedMax.map { scale == .log ? log10(1 + 1e4) : $0 }  // |G| = max maps to log10(1 + 1e4)
         let top = max(sharedTop ?? 0, values.map(abs).max() ?? 1, 1e-30)
         let hi = scale == .correlation ? 1 : top
         var pixels = [UInt8](repeating: 0, count: n * cols * 3)
         for i in 0..<(n * cols) {
             let v = values[i] / hi
             let (r, g, b) = isSigned ? Colormap.diverging(v) : Colormap.inferno(v)
-            pixels[i * 3] = r; pixels[i * 3 + 1] = g; pixels[i * 3 + 2] = b
+            pixels[i * 3] = r
+            pixels[i * 3 + 1] = g
+            pixels[i * 3 + 2] = b
         }
         let pixel = max(1, (384 + cols - 1) / cols)
         let side = Double(cols * pixel)
@@ -134,8 +144,9 @@ enum Pictures {
         let canvas = Canvas(width: max(Int(side) + 16, 9 * title.count + 16), height: Int(head + Double(n * pixel) + 70))
         if !title.isEmpty { canvas.text(title, 8, 20, size: 14, bold: true) }
         canvas.draw(RGBImage(width: cols, height: n, pixels: pixels), x: 8, y: head, scale: Double(pixel))
-        colorBar(canvas, x: 8, y: head + Double(n * pixel) + 10, width: min(300, side),
-                 lo: isSigned ? -hi : 0, hi: hi, signed: isSigned)
+        colorBar(
+            canvas, x: 8, y: head + Double(n * pixel) + 10, width: min(300, side),
+            lo: isSigned ? -hi : 0, hi: hi, signed: isSigned)
         canvas.text(label, 8, head + Double(n * pixel) + 62, size: 11, (90, 90, 90))
         return canvas.image
     }
@@ -154,7 +165,9 @@ enum Pictures {
         var pixels = [UInt8](repeating: 0, count: plane * 3)
         for i in 0..<plane {
             let (r, gg, b) = Colormap.inferno(mags[i] / top)
-            pixels[i * 3] = r; pixels[i * 3 + 1] = gg; pixels[i * 3 + 2] = b
+            pixels[i * 3] = r
+            pixels[i * 3 + 1] = gg
+            pixels[i * 3 + 2] = b
         }
         return RGBImage(width: w, height: h, pixels: pixels)
     }
@@ -186,15 +199,19 @@ enum Pictures {
         return canvas.image
     }
 
-    static let palette: [(UInt8, UInt8, UInt8)] = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
-                                                   (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127)]
+    static let palette: [(UInt8, UInt8, UInt8)] = [
+        (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40),
+        (148, 103, 189), (140, 86, 75), (227, 119, 194), (127, 127, 127),
+    ]
 
     /// A line plot with axes: x is the iteration (1…n), y a log scale with a tick per decade (and
     /// 2, 5 between when the range is short), a legend, a title, and dashed vertical markers (a
     /// change of optimiser, a rewind) labelled at the top. Values ≤ 0 or not finite break a line.
-    static func plot(_ series: [(name: String, values: [Double])], title: String = "loss terms (weighted)",
-                     xLabel: String = "iteration", yLabel: String = "value (log scale)",
-                     markers: [(x: Int, label: String)] = [], width: Int = 900, height: Int = 520) -> RGBImage {
+    static func plot(
+        _ series: [(name: String, values: [Double])], title: String = "loss terms (weighted)",
+        xLabel: String = "iteration", yLabel: String = "value (log scale)",
+        markers: [(x: Int, label: String)] = [], width: Int = 900, height: Int = 520
+    ) -> RGBImage {
         let canvas = Canvas(width: width, height: height)
         let left = 78.0, right = 200.0, top = 44.0, bottom = 56.0
         let pw = Double(width) - left - right, ph = Double(height) - top - bottom
@@ -204,7 +221,7 @@ enum Pictures {
         let n = max(2, series.map(\.values.count).max() ?? 2)
         var lo = (finite.min() ?? 0).rounded(.down), hi = (finite.max() ?? 1).rounded(.up)
         if hi <= lo { hi = lo + 1 }
-        if hi - lo > 24 { lo = hi - 24 }   // a diverged run: show the top 24 decades
+        if hi - lo > 24 { lo = hi - 24 }  // a diverged run: show the top 24 decades
         func px(_ i: Double) -> Double { left + pw * (i - 1) / Double(n - 1) }
         func py(_ v: Double) -> Double { top + ph * (1 - (v - lo) / (hi - lo)) }
         // Grid and y ticks: every decade, with 2× and 5× between when there are few decades.
@@ -348,9 +365,10 @@ enum TerminalPicture {
         let logs = sampled.map { $0 > 0 ? log10($0) : Double.nan }
         let finite = logs.filter { $0.isFinite }
         guard let lo = finite.min(), let hi = finite.max() else { return "" }
-        return String(logs.map { v -> Character in
-            guard v.isFinite else { return "×" }
-            return bars[min(bars.count - 1, Int((v - lo) / max(hi - lo, 1e-12) * Double(bars.count - 1) + 0.5))]
-        })
+        return String(
+            logs.map { v -> Character in
+                guard v.isFinite else { return "×" }
+                return bars[min(bars.count - 1, Int((v - lo) / max(hi - lo, 1e-12) * Double(bars.count - 1) + 0.5))]
+            })
     }
 }

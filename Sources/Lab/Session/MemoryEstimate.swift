@@ -11,8 +11,10 @@ public struct MemoryEstimate: Sendable {
     public var total: Int { parts.reduce(0) { $0 + $1.bytes } }
 
     /// The estimate for a working image of width × height under configuration `c`.
-    public static func step(configuration c: TransferConfiguration, width: Int, height: Int, styleCount: Int,
-                            optimizerVectors: Int, snapshotBudget: Int) -> MemoryEstimate {
+    public static func step(
+        configuration c: TransferConfiguration, width: Int, height: Int, styleCount: Int,
+        optimizerVectors: Int, snapshotBudget: Int
+    ) -> MemoryEstimate {
         let deepest = c.loss.layers.compactMap { VGG19.index(of: $0) }.max() ?? 0
         // Every layer output up to the deepest is held for the backward; the largest conv output twice more.
         let outputs = VGG19Architecture.shapes(height: height, width: width).prefix(deepest + 1)
@@ -34,43 +36,8 @@ public struct MemoryEstimate: Sendable {
     }
 
     public var summary: String {
-        "about \(MemoryEstimate.format(total)) per step ("
-            + parts.map { "\($0.name) \(MemoryEstimate.format($0.bytes))" }.joined(separator: ", ") + ")"
-    }
-
-    public static func format(_ bytes: Int) -> String {
-        bytes >= 1 << 30 ? String(format: "%.2f GiB", Double(bytes) / Double(1 << 30))
-                         : String(format: "%.0f MiB", Double(bytes) / Double(1 << 20))
-    }
-
-    /// What a step may use: half of the machine's memory, or less if a cgroup or an address-space
-    /// limit says so; NST_MEMORY_LIMIT (bytes, or with a K/M/G suffix) overrides.
-    public static var limit: Int {
-        if let text = ProcessInfo.processInfo.environment["NST_MEMORY_LIMIT"], let v = parseBytes(text) { return v }
-        var limit = Int(ProcessInfo.processInfo.physicalMemory / 2)
-        if let text = try? String(contentsOfFile: "/sys/fs/cgroup/memory.max", encoding: .utf8),
-           let v = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-            limit = min(limit, v)
-        }
-        var r = rlimit()
-        if getrlimit(Int32(RLIMIT_AS.rawValue), &r) == 0, r.rlim_cur < UInt64(Int.max) {   // RLIM_INFINITY is all ones
-            limit = min(limit, Int(r.rlim_cur) / 2)
-        }
-        return limit
-    }
-
-    static func parseBytes(_ text: String) -> Int? {
-        let t = text.trimmingCharacters(in: .whitespaces).uppercased()
-        let scale: Int
-        switch t.last {
-        case "K": scale = 1 << 10
-        case "M": scale = 1 << 20
-        case "G": scale = 1 << 30
-        default: scale = 1
-        }
-        let digits = scale == 1 ? t : String(t.dropLast())
-        guard let v = Double(digits), v > 0, v * Double(scale) < 9e18 else { return nil }
-        return Int(v * Double(scale))
+        "about \(formatBytes(total)) per step ("
+            + parts.map { "\($0.name) \(formatBytes($0.bytes))" }.joined(separator: ", ") + ")"
     }
 }
 
@@ -78,27 +45,33 @@ extension TransferSession {
     /// Floats of optimiser state per image value.
     static func optimizerVectors(_ o: any Optimizer) -> Int { o.stateVectors }
 
-    public func memoryEstimate(configuration c: TransferConfiguration? = nil, content: RGBImage? = nil,
-                               styleCount: Int? = nil, optimizer: (any Optimizer)? = nil) -> MemoryEstimate? {
+    public func memoryEstimate(
+        configuration c: TransferConfiguration? = nil, content: RGBImage? = nil,
+        styleCount: Int? = nil, optimizer: (any Optimizer)? = nil
+    ) -> MemoryEstimate? {
         let c = c ?? configuration
         guard let content = content ?? self.content else { return nil }
         let size = kerasTargetSize(width: content.width, height: content.height, rows: c.rows)
-        return MemoryEstimate.step(configuration: c, width: size.width, height: size.height,
-                                   styleCount: styleCount ?? styles.count,
-                                   optimizerVectors: TransferSession.optimizerVectors(optimizer ?? self.optimizer),
-                                   snapshotBudget: snapshots.budgetBytes)
+        return MemoryEstimate.step(
+            configuration: c, width: size.width, height: size.height,
+            styleCount: styleCount ?? styles.count,
+            optimizerVectors: TransferSession.optimizerVectors(optimizer ?? self.optimizer),
+            snapshotBudget: snapshots.budgetBytes)
     }
 
     /// Throws, with the estimate and the limit, when a step at this configuration would not fit.
-    func estimateFits(configuration c: TransferConfiguration? = nil, content: RGBImage? = nil,
-                      styleCount: Int? = nil, optimizer: (any Optimizer)? = nil) throws {
+    func estimateFits(
+        configuration c: TransferConfiguration? = nil, content: RGBImage? = nil,
+        styleCount: Int? = nil, optimizer: (any Optimizer)? = nil
+    ) throws {
         guard let e = memoryEstimate(configuration: c, content: content, styleCount: styleCount, optimizer: optimizer) else { return }
-        let limit = MemoryEstimate.limit
+        let limit = MemoryPolicy.limit
         guard e.total <= limit else {
             let content = content ?? self.content!
             let size = kerasTargetSize(width: content.width, height: content.height, rows: (c ?? configuration).rows)
-            throw SessionError.invalid("a \(size.width)×\(size.height) working image needs \(e.summary), "
-                                       + "more than the \(MemoryEstimate.format(limit)) allowed: use a smaller --size or image")
+            throw SessionError.invalid(
+                "a \(size.width)×\(size.height) working image needs \(e.summary), "
+                    + "more than the \(formatBytes(limit)) allowed: use a smaller --size or image")
         }
     }
 }

@@ -20,8 +20,10 @@ public enum ReconstructionTarget: Sendable {
 
 extension TransferSession {
     /// Reconstructs what `target` keeps, from uniform noise (seed), with Adam.
-    public func reconstruct(_ target: ReconstructionTarget, iterations: Int, learningRate: Double = 10, seed: UInt64 = 0,
-                            shouldStop: () -> Bool = { false }) throws -> Reconstruction {
+    public func reconstruct(
+        _ target: ReconstructionTarget, iterations: Int, learningRate: Double = 10, seed: UInt64 = 0,
+        shouldStop: () -> Bool = { false }
+    ) throws -> Reconstruction {
         guard let content, let contentPath else { throw SessionError.needsContent }
         let r = TransferSession(vgg: vgg, compute: compute, snapshotBudgetBytes: 0)
         try r.configure {
@@ -37,10 +39,13 @@ extension TransferSession {
             $0.loss.totalVariationWeight = 0
             switch target {
             case .content(let layer):
-                $0.loss.contentLayers = [layer]; $0.loss.styleLayers = []; $0.loss.contentWeight = 1
+                $0.loss.contentLayers = [layer]
+                $0.loss.styleLayers = []
+                $0.loss.contentWeight = 1
             case .style(let layers):
                 guard !layers.isEmpty else { throw SessionError.invalid("reconstruct style needs at least one layer") }
-                $0.loss.contentLayers = []; $0.loss.styleWeight = 1
+                $0.loss.contentLayers = []
+                $0.loss.styleWeight = 1
                 $0.loss.styleLayers = layers.map { StyleLayer($0, weight: 1 / Double(layers.count)) }
             }
         }

@@ -7,8 +7,6 @@ import Kernels
 
 extension ResizeFilter: Codable {}
 
-
-
 extension InitialImage: Codable {
     public init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
@@ -23,49 +21,67 @@ extension InitialImage: Codable {
     }
 }
 
-
-
 struct SavedRecord: Codable {
     var iteration: Int, optimizer: String, stepSize: Double, gradientNorm: Double, evaluations: Int, seconds: Double
     var terms: [TermValue]
 
     init(_ r: IterationRecord) {
-        iteration = r.iteration; optimizer = r.optimizer; stepSize = r.stepSize; gradientNorm = r.gradientNorm
-        evaluations = r.evaluations; seconds = r.seconds; terms = r.breakdown.terms
+        iteration = r.iteration
+        optimizer = r.optimizer
+        stepSize = r.stepSize
+        gradientNorm = r.gradientNorm
+        evaluations = r.evaluations
+        seconds = r.seconds
+        terms = r.breakdown.terms
     }
 
     private enum CodingKeys: String, CodingKey {
         case iteration, optimizer, stepSize, gradientNorm, evaluations, seconds, terms
-        case content, style, tvRaw, tvWeighted   // format 1: fixed fields per kind
+        case content, style, tvRaw, tvWeighted  // format 1: fixed fields per kind
     }
-    private struct LegacyTerm: Codable { var layer: String; var raw: Double; var weighted: Double }
+    private struct LegacyTerm: Codable {
+        var layer: String
+        var raw: Double
+        var weighted: Double
+    }
 
     init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        iteration = try c.decode(Int.self, forKey: .iteration); optimizer = try c.decode(String.self, forKey: .optimizer)
-        stepSize = try c.decode(Double.self, forKey: .stepSize); gradientNorm = try c.decode(Double.self, forKey: .gradientNorm)
-        evaluations = try c.decode(Int.self, forKey: .evaluations); seconds = try c.decode(Double.self, forKey: .seconds)
-        if let terms = try c.decodeIfPresent([TermValue].self, forKey: .terms) { self.terms = terms; return }
+        iteration = try c.decode(Int.self, forKey: .iteration)
+        optimizer = try c.decode(String.self, forKey: .optimizer)
+        stepSize = try c.decode(Double.self, forKey: .stepSize)
+        gradientNorm = try c.decode(Double.self, forKey: .gradientNorm)
+        evaluations = try c.decode(Int.self, forKey: .evaluations)
+        seconds = try c.decode(Double.self, forKey: .seconds)
+        if let terms = try c.decodeIfPresent([TermValue].self, forKey: .terms) {
+            self.terms = terms
+            return
+        }
         // A format-1 archive: rebuild the list (weight = weighted / raw).
         func term(_ kind: TermKind, _ t: LegacyTerm?, raw: Double, weighted: Double) -> TermValue {
             TermValue(TermSpec(kind: kind, layer: t?.layer, weight: raw == 0 ? 0 : weighted / raw), raw: raw)
         }
-        terms = try c.decode([LegacyTerm].self, forKey: .content).map { term(.content, $0, raw: $0.raw, weighted: $0.weighted) }
+        terms =
+            try c.decode([LegacyTerm].self, forKey: .content).map { term(.content, $0, raw: $0.raw, weighted: $0.weighted) }
             + c.decode([LegacyTerm].self, forKey: .style).map { term(.style, $0, raw: $0.raw, weighted: $0.weighted) }
             + [term(.totalVariation, nil, raw: try c.decode(Double.self, forKey: .tvRaw), weighted: try c.decode(Double.self, forKey: .tvWeighted))]
     }
 
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(iteration, forKey: .iteration); try c.encode(optimizer, forKey: .optimizer)
-        try c.encode(stepSize, forKey: .stepSize); try c.encode(gradientNorm, forKey: .gradientNorm)
-        try c.encode(evaluations, forKey: .evaluations); try c.encode(seconds, forKey: .seconds)
+        try c.encode(iteration, forKey: .iteration)
+        try c.encode(optimizer, forKey: .optimizer)
+        try c.encode(stepSize, forKey: .stepSize)
+        try c.encode(gradientNorm, forKey: .gradientNorm)
+        try c.encode(evaluations, forKey: .evaluations)
+        try c.encode(seconds, forKey: .seconds)
         try c.encode(terms, forKey: .terms)
     }
 
     var record: IterationRecord {
-        IterationRecord(iteration: iteration, optimizer: optimizer, breakdown: LossBreakdown(terms: terms), stepSize: stepSize,
-                        gradientNorm: gradientNorm, evaluations: evaluations, seconds: seconds)
+        IterationRecord(
+            iteration: iteration, optimizer: optimizer, breakdown: LossBreakdown(terms: terms), stepSize: stepSize,
+            gradientNorm: gradientNorm, evaluations: evaluations, seconds: seconds)
     }
 }
 
@@ -80,8 +96,16 @@ struct SavedSession: Codable {
     var combinationShape: [Int]
     var contentMask: SavedMask?
     var averageSteps: Int?
-    struct SavedStyle: Codable { var path: String; var weight: Double; var file: String; var mask: SavedMask? }
-    struct SavedMask: Codable { var path: String; var file: String }
+    struct SavedStyle: Codable {
+        var path: String
+        var weight: Double
+        var file: String
+        var mask: SavedMask?
+    }
+    struct SavedMask: Codable {
+        var path: String
+        var file: String
+    }
 }
 
 extension TransferSession {
@@ -120,10 +144,11 @@ extension TransferSession {
             if let average = self.average {
                 try AtomicFile.write(OptimizerState.pack(average.data), to: folder + "/average.f32")
             }
-            let saved = SavedSession(configuration: configuration, contentPath: contentPath, styles: styles,
-                                     optimizer: OptimizerState.capture(optimizer), history: history.map(SavedRecord.init),
-                                     combinationShape: combination.shape, contentMask: contentMask,
-                                     averageSteps: self.average == nil ? nil : self.averageSteps)
+            let saved = SavedSession(
+                configuration: configuration, contentPath: contentPath, styles: styles,
+                optimizer: OptimizerState.capture(optimizer), history: history.map(SavedRecord.init),
+                combinationShape: combination.shape, contentMask: contentMask,
+                averageSteps: self.average == nil ? nil : self.averageSteps)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(saved), to: folder + "/session.json")
@@ -149,8 +174,9 @@ extension TransferSession {
             guard style.weight.isFinite, style.weight > 0 else {
                 throw SessionError.invalid("\(path)/session.json: style weight \(style.weight) is not positive")
             }
-            return StyleSource(path: style.path, image: try RGBImage.load(try file(style.file)), weight: style.weight,
-                               maskPath: style.mask.map { $0.path.isEmpty ? "(mask)" : $0.path }, mask: try style.mask.map { try RGBImage.load(try file($0.file)) })
+            return StyleSource(
+                path: style.path, image: try RGBImage.load(try file(style.file)), weight: style.weight,
+                maskPath: style.mask.map { $0.path.isEmpty ? "(mask)" : $0.path }, mask: try style.mask.map { try RGBImage.load(try file($0.file)) })
         }
         let contentMask = try saved.contentMask.map { try RGBImage.load(try file($0.file)) }
         guard let raw = FileManager.default.contents(atPath: path + "/combination.f32") else {
@@ -162,7 +188,8 @@ extension TransferSession {
         }
         let size = kerasTargetSize(width: content.width, height: content.height, rows: saved.configuration.rows)
         guard saved.combinationShape == [3, size.height, size.width], raw.count == 12 * size.width * size.height else {
-            throw SessionError.invalid("\(path): the saved image (\(saved.combinationShape)) does not match the saved size \(size.width)×\(size.height)")
+            throw SessionError.invalid(
+                "\(path): the saved image (\(saved.combinationShape)) does not match the saved size \(size.width)×\(size.height)")
         }
         let combination = try Tensor(shape: saved.combinationShape, data: OptimizerState.unpack(raw))
         guard combination.data.allSatisfy(\.isFinite) else { throw SessionError.invalid("\(path): the saved image is not finite") }
@@ -179,7 +206,8 @@ extension TransferSession {
             throw SessionError.invalid("\(path)/session.json: \(error)")
         }
         guard saved.optimizer.iteration <= saved.history.count else {
-            throw SessionError.invalid("\(path)/session.json: the optimiser is at iteration \(saved.optimizer.iteration) of a \(saved.history.count)-iteration history")
+            throw SessionError.invalid(
+                "\(path)/session.json: the optimiser is at iteration \(saved.optimizer.iteration) of a \(saved.history.count)-iteration history")
         }
         try estimateFits(configuration: saved.configuration, content: content, styleCount: styles.count, optimizer: optimizer)
         // Everything read and checked: now replace the state, all of it or (on any error) none.
@@ -188,8 +216,9 @@ extension TransferSession {
             try setContent(content, name: saved.contentPath)
             setStyles(styles)
             setContentMask(contentMask, path: saved.contentMask?.path)
-            try restore(combination: combination, optimizer: optimizer, history: saved.history.map(\.record),
-                        average: average, averageSteps: saved.averageSteps ?? 0)
+            try restore(
+                combination: combination, optimizer: optimizer, history: saved.history.map(\.record),
+                average: average, averageSteps: saved.averageSteps ?? 0)
         }
     }
 }

@@ -15,8 +15,10 @@ public struct Snapshot: Sendable, Equatable {
     var averageDecay = 0.0
     var objectiveGeneration = 0
 
-    init(iteration: Int, combination: Tensor, optimizer: any Optimizer, breakdownAtCurrent: LossBreakdown?,
-         average: Tensor?, averageSteps: Int) {
+    init(
+        iteration: Int, combination: Tensor, optimizer: any Optimizer, breakdownAtCurrent: LossBreakdown?,
+        average: Tensor?, averageSteps: Int
+    ) {
         self.iteration = iteration
         self.combination = combination
         self.optimizerValue = OptimizerValue(optimizer)
@@ -34,7 +36,7 @@ public struct Snapshot: Sendable, Equatable {
 /// iteration are always kept.
 public struct SnapshotStore: Sendable, Equatable {
     public let budgetBytes: Int
-    private(set) var kept: [Snapshot] = []   // ascending iteration
+    private(set) var kept: [Snapshot] = []  // ascending iteration
     public private(set) var totalBytes = 0
 
     public init(budgetBytes: Int) { self.budgetBytes = budgetBytes }
@@ -49,7 +51,10 @@ public struct SnapshotStore: Sendable, Equatable {
             var best = 1, bestGap = Int.max
             for i in 1..<(kept.count - 1) {
                 let gap = kept[i + 1].iteration - kept[i - 1].iteration
-                if gap < bestGap { best = i; bestGap = gap }
+                if gap < bestGap {
+                    best = i
+                    bestGap = gap
+                }
             }
             totalBytes -= kept[best].bytes
             kept.remove(at: best)

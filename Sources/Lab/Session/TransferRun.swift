@@ -1,8 +1,8 @@
+import CSignals
 import Dispatch
 import Foundation
 import Kernels
 import Synchronization
-import CSignals
 
 /// Ctrl-C as a flag: the long loops check it between iterations, so an interrupted run
 /// stops at an iteration boundary with its state intact. Catching SIGINT is one plain C handler
@@ -58,7 +58,8 @@ public struct TransferRun {
             while true {
                 let size = Int((Double(lo) * Foundation.pow(2.0.squareRoot(), Double(k))).rounded())
                 if size >= hi { break }
-                sizes.append(size); k += 1
+                sizes.append(size)
+                k += 1
             }
             sizes.append(hi)
         } else {
@@ -97,8 +98,10 @@ public struct TransferRun {
     }
 
     /// `report(line)` gets the example's lines; `progress(done, total, record)` every iteration.
-    public func run(_ session: TransferSession, interruption: Interruption,
-                    report: (String) -> Void, progress: (Int, Int, IterationRecord) -> Void = { _, _, _ in }) -> Outcome {
+    public func run(
+        _ session: TransferSession, interruption: Interruption,
+        report: (String) -> Void, progress: (Int, Int, IterationRecord) -> Void = { _, _, _ in }
+    ) -> Outcome {
         var saved: [String] = []
         var done = 0
         let iterations = scales.isEmpty ? self.iterations : scales.reduce(0) { $0 + $1.iterations }

@@ -125,7 +125,7 @@ extension TransferSession {
         let loss = self.loss
         let clock = DispatchTime.now().uptimeNanoseconds
         let (breakdown, gradient) = try loss.evaluate(combination, targets: targets, timed)
-        if !type(of: optimizer).searchesLine, let gradient {   // a line search would evaluate the loss again
+        if !type(of: optimizer).searchesLine, let gradient {  // a line search would evaluate the loss again
             var copy = optimizer
             var x = combination.data
             try timed.timed("image", "\(copy.name) update") {
@@ -169,11 +169,13 @@ extension TransferSession {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
         // The breakdown at the starting image: evaluated now, or carried from the last step (L-BFGS).
         // (After a reopen or a change of objective nothing is carried: evaluate it, without a gradient.)
-        let breakdown = try atStart ?? state.breakdownAtCurrent
+        let breakdown =
+            try atStart ?? state.breakdownAtCurrent
             ?? loss.evaluate(try Tensor(shape: shape, data: start), targets: targets, gradientOf: nil, compute).breakdown
-        let record = IterationRecord(iteration: iteration, optimizer: o.name, breakdown: breakdown,
-                                     stepSize: result.stepSize, gradientNorm: result.gradientNorm,
-                                     evaluations: result.evaluations, seconds: seconds)
+        let record = IterationRecord(
+            iteration: iteration, optimizer: o.name, breakdown: breakdown,
+            stepSize: result.stepSize, gradientNorm: result.gradientNorm,
+            evaluations: result.evaluations, seconds: seconds)
         // Commit only now: until here nothing of the session has changed.
         state.optimizer = o
         state.combination = try Tensor(shape: shape, data: x)
@@ -199,8 +201,9 @@ extension TransferSession {
         state.history = history
         state.average = average
         state.averageSteps = average == nil ? 0 : averageSteps
-        state.reopenedAt = RewindBoundary(iteration: history.count,
-                                          reason: "where this session was reopened: a saved session keeps only its last state")
+        state.reopenedAt = RewindBoundary(
+            iteration: history.count,
+            reason: "where this session was reopened: a saved session keeps only its last state")
         state.breakdownAtCurrent = nil
         state.snapshots.removeAll()
         state.snapshots.save(snapshotNow(nil))
@@ -246,8 +249,10 @@ extension TransferSession {
     /// it: up to `count` steps, stopping between two when `shouldStop` says so (Ctrl-C); `each`
     /// sees every record. Returns how many were taken. A rejected step throws, the ones before it kept.
     @discardableResult
-    public func iterate(_ count: Int, shouldStop: () -> Bool = { false },
-                        each: (IterationRecord) throws -> Void = { _ in }) throws -> Int {
+    public func iterate(
+        _ count: Int, shouldStop: () -> Bool = { false },
+        each: (IterationRecord) throws -> Void = { _ in }
+    ) throws -> Int {
         var done = 0
         while done < count, !shouldStop() {
             let record = try step()

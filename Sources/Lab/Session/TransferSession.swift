@@ -24,7 +24,10 @@ public final class TransferSession: @unchecked Sendable {
     }
 
     // The state's parts, by name (reads for everyone; writes through the session's methods).
-    public var compute: Compute { get { state.compute } set { state.compute = newValue } }
+    public var compute: Compute {
+        get { state.compute }
+        set { state.compute = newValue }
+    }
     public var contentPath: String? { state.contentPath }
     public var content: RGBImage? { state.content }
     public var styles: [StyleSource] { state.styles }
@@ -139,14 +142,15 @@ public final class TransferSession: @unchecked Sendable {
         return try preprocess(content.resized(width: size.width, height: size.height, filter: configuration.resize))
     }
 
-
     /// Each style image as VGG19 sees it, at the style scale.
     public func styleTensors() throws -> [Tensor] {
         guard let size = workingSize else { throw SessionError.needsContent }
         guard !styles.isEmpty else { throw SessionError.needsStyle }
         let w = max(1, Int(Double(size.width) * configuration.styleScale))
         let h = max(1, Int(Double(size.height) * configuration.styleScale))
-        let content = configuration.styleColors == .none ? nil
+        let content =
+            configuration.styleColors == .none
+            ? nil
             : self.content!.resized(width: size.width, height: size.height, filter: configuration.resize)
         return try styles.map { style in
             var image = style.image.resized(width: w, height: h, filter: configuration.resize)
@@ -177,7 +181,10 @@ public final class TransferSession: @unchecked Sendable {
             } else if next.loss != old.loss || next.styleScale != old.styleScale || next.styleColors != old.styleColors {
                 objectiveChanged()
             }
-            if next.ema != old.ema { restartAverage(); mark("ema \(next.ema)") }
+            if next.ema != old.ema {
+                restartAverage()
+                mark("ema \(next.ema)")
+            }
         }
     }
 
@@ -208,8 +215,9 @@ public final class TransferSession: @unchecked Sendable {
     /// Keeps the current run's history and result under `name` (replacing a run of that name).
     public func keepRun(named name: String) throws {
         let o = optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-        let run = NamedRun(name: name, history: history, result: try resultImage(),
-                           settings: "\(optimizer.name) (\(o)), \(configuration.loss.normalization.rawValue) normalisation")
+        let run = NamedRun(
+            name: name, history: history, result: try resultImage(),
+            settings: "\(optimizer.name) (\(o)), \(configuration.loss.normalization.rawValue) normalisation")
         state.namedRuns.removeAll { $0.name == name }
         state.namedRuns.append(run)
     }
@@ -251,8 +259,9 @@ public final class TransferSession: @unchecked Sendable {
 
     /// The state now, as a snapshot.
     func snapshotNow(_ breakdown: LossBreakdown?) -> Snapshot {
-        var s = Snapshot(iteration: iteration, combination: combination!, optimizer: optimizer, breakdownAtCurrent: breakdown,
-                         average: average, averageSteps: averageSteps)
+        var s = Snapshot(
+            iteration: iteration, combination: combination!, optimizer: optimizer, breakdownAtCurrent: breakdown,
+            average: average, averageSteps: averageSteps)
         s.averageDecay = configuration.ema
         s.objectiveGeneration = state.objectiveGeneration
         return s
@@ -262,14 +271,18 @@ public final class TransferSession: @unchecked Sendable {
 
     public func targets() throws -> LossTargets {
         let c = configuration
-        let key = TargetKey(termKinds: LossBreakdown.kinds(of: c.loss), contentLayers: c.loss.contentLayers, styleLayers: c.loss.styleLayers.map(\.name),
-                            pooling: c.loss.pooling, rows: c.rows, resize: c.resize, styleScale: c.styleScale,
-                            styleLoss: c.loss.styleLoss, styleColors: c.styleColors, imagesVersion: state.imagesVersion)
+        let key = TargetKey(
+            termKinds: LossBreakdown.kinds(of: c.loss), contentLayers: c.loss.contentLayers, styleLayers: c.loss.styleLayers.map(\.name),
+            pooling: c.loss.pooling, rows: c.rows, resize: c.resize, styleScale: c.styleScale,
+            styleLoss: c.loss.styleLoss, styleColors: c.styleColors, imagesVersion: state.imagesVersion)
         if let cached = cachedTargets, cached.key == key { return cached.targets }
         // A loss without style layers (a content reconstruction) needs no style image.
-        let inputs = c.loss.styleLayers.isEmpty ? [] : zip(styles, try styleTensors()).map { StyleInput(tensor: $1, weight: $0.weight, mask: positionMask($0.mask)) }
-        let targets = try LossTargets(content: try contentTensor(), styles: inputs, contentMask: positionMask(contentMask?.image),
-                                      configuration: c.loss, vgg: vgg, compute)
+        let inputs =
+            c.loss.styleLayers.isEmpty
+            ? [] : zip(styles, try styleTensors()).map { StyleInput(tensor: $1, weight: $0.weight, mask: positionMask($0.mask)) }
+        let targets = try LossTargets(
+            content: try contentTensor(), styles: inputs, contentMask: positionMask(contentMask?.image),
+            configuration: c.loss, vgg: vgg, compute)
         cachedTargets = (key, targets)
         targetComputations += 1
         return targets
@@ -289,9 +302,13 @@ public enum SessionError: Error, CustomStringConvertible, Equatable {
         case .needsStyle: return "no style image yet: load one first (style FILE)"
         case .invalid(let s): return s
         case .rejectedStep(let k, let reason):
-            return "step \(k + 1) rejected: \(reason); the session is as it was before it. Try a smaller learning rate (optimizer --lr X), or set --preset any-size"
+            return
+                "step \(k + 1) rejected: \(reason); the session is as it was before it. "
+                + "Try a smaller learning rate (optimizer --lr X), or set --preset any-size"
         case .notKept(let n, let near):
-            return "iteration \(n) is not kept (snapshots are thinned to stay within their memory budget); nearest kept: \(near.map(String.init).joined(separator: ", "))"
+            return
+                "iteration \(n) is not kept (snapshots are thinned to stay within their memory budget); "
+                + "nearest kept: \(near.map(String.init).joined(separator: ", "))"
         }
     }
 }

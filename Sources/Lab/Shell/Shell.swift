@@ -35,7 +35,9 @@ public final class Shell: @unchecked Sendable {
 
     /// Every command run, with what it printed and the pictures it saved: a notebook's material.
     public struct Entry: Sendable {
-        public var command: String; public var output: String; public var pictures: [String]
+        public var command: String
+        public var output: String
+        public var pictures: [String]
         public var failed = false
         /// The lesson text that introduced this command's cell, when a lesson ran it.
         public var prose: String? = nil
@@ -59,9 +61,11 @@ public final class Shell: @unchecked Sendable {
     /// The learner's guesses (`guess NAME X`), shown beside the measurement by `reveal NAME`.
     var guesses: [String: Double] = [:]
 
-    public init(output: @escaping (String) -> Void, color: Bool = false, columns: Int = 80,
-                outputDirectory: String = "out", weightsPath: String = VGG19.defaultWeightsPath,
-                compute: Compute = Compute(), interruption: Interruption = Interruption(catchingSIGINT: false)) {
+    public init(
+        output: @escaping (String) -> Void, color: Bool = false, columns: Int = 80,
+        outputDirectory: String = "out", weightsPath: String = VGG19.defaultWeightsPath,
+        compute: Compute = Compute(), interruption: Interruption = Interruption(catchingSIGINT: false)
+    ) {
         self.output = output
         self.color = color
         self.columns = columns
@@ -86,7 +90,10 @@ public final class Shell: @unchecked Sendable {
     static func startingSession(vgg: VGG19, compute: Compute) throws -> TransferSession {
         let s = TransferSession(vgg: vgg, compute: compute)
         let preset = TransferOptions.presets.first { $0.name == startingPreset }!
-        try s.configure { $0 = preset.configuration; $0.rows = startingRows }
+        try s.configure {
+            $0 = preset.configuration
+            $0.rows = startingRows
+        }
         s.setOptimizer(preset.optimizer())
         return s
     }
@@ -109,7 +116,7 @@ public final class Shell: @unchecked Sendable {
         let old = loadedSession
         let s = try Shell.startingSession(vgg: try old.map { $0.vgg } ?? VGG19(weightsPath: weightsPath), compute: compute)
         loadedSession = s
-        warnedAboutDivergence = false   // once per session: a new one warns again
+        warnedAboutDivergence = false  // once per session: a new one warns again
         return old?.iteration ?? 0
     }
 
@@ -154,8 +161,10 @@ public final class Shell: @unchecked Sendable {
         var succeeded = false
         defer {
             if !["notebook", "expect"].contains(command.name) {
-                transcript.append(Entry(command: line.trimmingCharacters(in: .whitespaces), output: capture,
-                                        pictures: capturedPictures, failed: !succeeded, prose: pendingProse))
+                transcript.append(
+                    Entry(
+                        command: line.trimmingCharacters(in: .whitespaces), output: capture,
+                        pictures: capturedPictures, failed: !succeeded, prose: pendingProse))
                 pendingProse = nil
             }
             if command.name != "expect", !CommandTable.lessonNavigation.contains(command.name) { lastWorkOutput = capture }
@@ -166,7 +175,9 @@ public final class Shell: @unchecked Sendable {
         }
         do {
             let rest = Array(words.dropFirst())
-            let args = command.rawArguments ? Arguments(positional: rest)
+            let args =
+                command.rawArguments
+                ? Arguments(positional: rest)
                 : try Arguments.parse(rest, options: command.options, flags: command.flags)
             interruption.clear()
             if command.transactional, let session = loadedSession {
@@ -179,7 +190,7 @@ public final class Shell: @unchecked Sendable {
         } catch let e as UsageError {
             return fail("\(e.message) — usage: \(command.usage)")
         } catch let e as CocoaError {
-            return fail(AtomicFile.describe(e))   // not Foundation's multi-line dump
+            return fail(AtomicFile.describe(e))  // not Foundation's multi-line dump
         } catch {
             return fail("\(error)")
         }
@@ -216,11 +227,17 @@ public final class Shell: @unchecked Sendable {
             if let q = quote {
                 if ch == q { quote = nil } else { current.append(ch) }
             } else if ch == "\"" || ch == "'" {
-                quote = ch; inWord = true
+                quote = ch
+                inWord = true
             } else if ch == " " || ch == "\t" {
-                if inWord { words.append(current); current = ""; inWord = false }
+                if inWord {
+                    words.append(current)
+                    current = ""
+                    inWord = false
+                }
             } else {
-                current.append(ch); inWord = true
+                current.append(ch)
+                inWord = true
             }
         }
         if quote != nil { throw UsageError("unclosed quote") }
@@ -275,7 +292,7 @@ public final class Shell: @unchecked Sendable {
         }
         switch command.completes {
         case .none: return []
-        case .layers: return (VGG19.layerNames + ["content", "style", "result"]).filter { $0.hasPrefix(word) }
+        case .layers: return (VGG19.layerNames + TransferSession.imageNames).filter { $0.hasPrefix(word) }
         case .commands: return CommandTable.all.map(\.name).filter { $0.hasPrefix(word) }
         case .files: return fileCompletions(word)
         case .words(let list): return list.filter { $0.hasPrefix(word) }
@@ -301,7 +318,7 @@ extension Shell {
         if let choices = TransferOptions.choices[option] { return choices }
         switch option {
         case "init": return ["content", "style", "noise"]
-        case "image": return ["content", "style", "result"]
+        case "image": return TransferSession.imageNames
         case "pictures": return PictureMode.allCases.map(\.rawValue)
         case "scale": return Pictures.GramScale.allCases.map(\.rawValue)
         case "term":

@@ -7,9 +7,9 @@ public struct IterationBenchmark: Codable, Sendable {
     public var size: Int
     public var backend: String
     public var threads: Int
-    public var iterationSeconds: Double     // median
-    public var forwardSeconds: Double       // median, VGG19 forward to the deepest loss layer
-    public var gflopPerIteration: Double    // conv FLOPs of forward + backward-data
+    public var iterationSeconds: Double  // median
+    public var forwardSeconds: Double  // median, VGG19 forward to the deepest loss layer
+    public var gflopPerIteration: Double  // conv FLOPs of forward + backward-data
     public var peakResidentBytes: Int
     public var conv: String = ConvAlgorithm.auto.rawValue
     /// ProfileReport's table of one more iteration, when asked for.
@@ -36,18 +36,10 @@ public struct IterationBenchmark: Codable, Sendable {
         try session.configure { $0.rows = size }
         try session.setContent(randomImage(), name: "random")
         session.setStyles([StyleSource(path: "random", image: randomImage(), weight: 1)])
-        session.setOptimizer(SGD(learningRate: 1e-3))   // small: stays finite on random images
+        session.setOptimizer(SGD(learningRate: 1e-3))  // small: stays finite on random images
         _ = try session.targets()
-        try session.step()                             // warm-up
-        func median(_ body: () throws -> Void) rethrows -> Double {
-            var times: [Double] = []
-            for _ in 0..<repeats {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                try body()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            }
-            return times.sorted()[times.count / 2]
-        }
+        try session.step()  // warm-up
+        func median(_ body: () throws -> Void) rethrows -> Double { try medianSeconds(repeats: repeats, body) }
         let iteration = try median { try session.step() }
         let layers = session.configuration.loss.layers
         let combination = session.combination!
@@ -55,10 +47,11 @@ public struct IterationBenchmark: Codable, Sendable {
         let deepest = layers.max { VGG19.index(of: $0)! < VGG19.index(of: $1)! }!
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-        var result = IterationBenchmark(size: size, backend: compute.backend.rawValue, threads: compute.threads,
-                                        iterationSeconds: iteration, forwardSeconds: forward,
-                                        gflopPerIteration: convGFLOP(size: size, upTo: deepest),
-                                        peakResidentBytes: usage.ru_maxrss * 1024)
+        var result = IterationBenchmark(
+            size: size, backend: compute.backend.rawValue, threads: compute.threads,
+            iterationSeconds: iteration, forwardSeconds: forward,
+            gflopPerIteration: convGFLOP(size: size, upTo: deepest),
+            peakResidentBytes: usage.ru_maxrss * 1024)
         result.conv = compute.conv.rawValue
         if profile {
             let (entries, total) = try session.profile()
@@ -70,35 +63,52 @@ public struct IterationBenchmark: Codable, Sendable {
 
 /// A profile as a table: one row per timed piece, then the share of each kind of work.
 public enum ProfileReport {
+    /// The kinds of work a timed piece is, by its phase — one classification for the table's
+    /// closing line and for the shares `profile` measures.
+    public enum Work: String, CaseIterable, Sendable {
+        case convForward = "conv forward", convBackward = "conv backward", pooling, update = "optimiser update"
+        case loss = "loss terms"
+
+        public init(_ e: Profiler.Entry) {
+            switch e.phase {
+            case let p where p.hasPrefix("conv") || p == "relu": self = .convForward
+            case let p where p.contains("conv backward"): self = .convBackward
+            case let p where p.contains("pool"): self = .pooling
+            case let p where p.contains("update"): self = .update
+            default: self = .loss
+            }
+        }
+    }
+
+    /// Each kind's share of `totalSeconds`.
+    public static func shares(_ entries: [Profiler.Entry], totalSeconds: Double) -> [Work: Double] {
+        var seconds: [Work: Double] = [:]
+        for e in entries { seconds[Work(e), default: 0] += e.seconds }
+        return seconds.mapValues { $0 / max(totalSeconds, 1e-12) }
+    }
+
     public static func format(_ entries: [Profiler.Entry], totalSeconds: Double) -> String {
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
-        func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? " " + s : String(repeating: " ", count: n - s.count) + s }
-        var lines = [pad("layer", 15) + pad("phase", 26) + pad("algorithm", 10) + lpad("ms", 9) + lpad("GFLOP/s", 10) + lpad("share", 8)]
+        // A column: padded to n − 1, then one space, so a long name never runs into the next column.
+        func col(_ s: String, _ n: Int) -> String { pad(s, n - 1) + " " }
+        func right(_ s: String, _ n: Int) -> String { " " + lpad(s, n - 1) }
+        var lines = [col("layer", 15) + col("phase", 26) + col("algorithm", 10) + right("ms", 9) + right("GFLOP/s", 10) + right("share", 8)]
         for e in entries {
             let rate = e.flops > 0 ? String(format: "%.1f", e.flops / e.seconds / 1e9) : ""
-            lines.append(pad(e.layer, 15) + pad(e.phase, 26) + pad(e.algorithm, 10)
-                         + lpad(String(format: "%.2f", e.seconds * 1e3), 9) + lpad(rate, 10)
-                         + lpad(String(format: "%.1f%%", 100 * e.seconds / totalSeconds), 8))
+            lines.append(
+                col(e.layer, 15) + col(e.phase, 26) + col(e.algorithm, 10)
+                    + right(String(format: "%.2f", e.seconds * 1e3), 9) + right(rate, 10)
+                    + right(String(format: "%.1f%%", 100 * e.seconds / totalSeconds), 8))
         }
         // The kinds of work, largest first.
-        var kinds: [String: Double] = [:]
-        for e in entries {
-            let kind: String
-            switch e.phase {
-            case let p where p.hasPrefix("conv") || p == "relu": kind = "conv forward"
-            case let p where p.contains("conv backward"): kind = "conv backward"
-            case let p where p.contains("pool"): kind = "pooling"
-            case let p where p.contains("update"): kind = "optimiser update"
-            default: kind = "loss terms"
-            }
-            kinds[kind, default: 0] += e.seconds
-        }
+        var kinds = Dictionary(uniqueKeysWithValues: shares(entries, totalSeconds: totalSeconds).map { ($0.key.rawValue, $0.value) })
         let accounted = entries.reduce(0) { $0 + $1.seconds }
-        kinds["other (gradient sums, copies)"] = max(0, totalSeconds - accounted)
-        let shares = kinds.sorted { $0.value > $1.value }.map { String(format: "%@ %.1f%%", $0.key, 100 * $0.value / totalSeconds) }
+        kinds["other (gradient sums, copies)"] = max(0, totalSeconds - accounted) / max(totalSeconds, 1e-12)
+        let shares = kinds.sorted { $0.value > $1.value }.map { String(format: "%@ %.1f%%", $0.key, 100 * $0.value) }
         let convFlops = entries.filter { $0.flops > 0 }.reduce(0) { $0 + $1.flops }
-        lines.append(String(format: "total %.1f ms; %.1f GFLOP of convolutions (direct-conv count) → %.1f GFLOP/s effective",
-                            totalSeconds * 1e3, convFlops / 1e9, convFlops / totalSeconds / 1e9))
+        lines.append(
+            String(
+                format: "total %.1f ms; %.1f GFLOP of convolutions (direct-conv count) → %.1f GFLOP/s effective",
+                totalSeconds * 1e3, convFlops / 1e9, convFlops / totalSeconds / 1e9))
         lines.append("where the time goes: " + shares.joined(separator: " · "))
         return lines.joined(separator: "\n")
     }

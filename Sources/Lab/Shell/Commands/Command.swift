@@ -58,6 +58,3 @@ enum CommandTable {
     /// Commands that move through a lesson: refused inside a cell, which would otherwise re-run itself.
     static let lessonNavigation: Set<String> = ["lesson", "next", "back", "where", "edit", "hint", "solution"]
 }
-
-/// `s` padded with spaces to `n` characters (String(format:)'s %-N@ does not pad on Linux).
-func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }

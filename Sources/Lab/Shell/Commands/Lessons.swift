@@ -11,15 +11,22 @@ struct ExpectationFailed: Error, CustomStringConvertible {
 
 extension CommandTable {
     static let lessons: [Command] = [
-        Command(name: "values", topic: .lessons, summary: "the values the last commands measured, for guess, reveal and expect value",
-                usage: "values", example: "values") { shell, _ in
-            guard !shell.measurements.isEmpty else { shell.say("nothing measured yet (loss, layers, diff, reconstruct, rf, step … measure)"); return }
+        Command(
+            name: "values", topic: .lessons, summary: "the values the last commands measured, for guess, reveal and expect value",
+            usage: "values", example: "values"
+        ) { shell, _ in
+            guard !shell.measurements.isEmpty else {
+                shell.say("nothing measured yet (loss, layers, diff, reconstruct, rf, step … measure)")
+                return
+            }
             for (name, v) in shell.measurements.sorted(by: { $0.key < $1.key }) {
                 shell.say(String(format: "%@ %.6g", pad(name, 28) as NSString, v))
             }
         },
-        Command(name: "keep", topic: .lessons, summary: "keep a measured value under a name of your own, to compare with a later one",
-                usage: "keep NAME as NEW", example: "keep profile.seconds as direct.seconds") { shell, a in
+        Command(
+            name: "keep", topic: .lessons, summary: "keep a measured value under a name of your own, to compare with a later one",
+            usage: "keep NAME as NEW", example: "keep profile.seconds as direct.seconds"
+        ) { shell, a in
             guard a.positional.count == 3, a.positional[1] == "as", !a.positional[2].contains("/") else {
                 throw UsageError("keep NAME as NEW (NEW without /; expect value A/B compares two values)")
             }
@@ -27,28 +34,38 @@ extension CommandTable {
             shell.measured(a.positional[2], v)
             shell.say(String(format: "kept %@ = %.6g as %@", a.positional[0], v, a.positional[2]))
         },
-        Command(name: "guess", topic: .lessons, summary: "write down a prediction before running a cell; reveal shows it beside the measurement",
-                usage: "guess NAME X", example: "guess reconstruct.rms 20") { shell, a in
+        Command(
+            name: "guess", topic: .lessons, summary: "write down a prediction before running a cell; reveal shows it beside the measurement",
+            usage: "guess NAME X", example: "guess reconstruct.rms 20"
+        ) { shell, a in
             guard a.positional.count == 2, let v = Double(a.positional[1]) else { throw UsageError("guess NAME X, e.g. guess diff.rms 20") }
             shell.guesses[a.positional[0]] = v
             shell.say("noted: you guess \(a.positional[0]) = \(a.positional[1])")
         },
-        Command(name: "reveal", topic: .lessons, summary: "a measured value beside your guess",
-                usage: "reveal NAME or A/B", example: "reveal reconstruct.rms") { shell, a in
+        Command(
+            name: "reveal", topic: .lessons, summary: "a measured value beside your guess",
+            usage: "reveal NAME or A/B", example: "reveal reconstruct.rms"
+        ) { shell, a in
             guard a.positional.count == 1 else { throw UsageError("reveal NAME") }
             let name = a.positional[0]
             let v = try shell.measuredValue(name)
             if let g = shell.guesses.removeValue(forKey: name) {
                 let factor = max(abs(v), abs(g)) / max(min(abs(v), abs(g)), 1e-300)
-                shell.say(String(format: "%@: measured %.4g, you guessed %.4g — %@", name, v, g,
-                                 factor < 1.25 ? "well predicted" : String(format: "off by a factor of %.2g", factor)))
+                shell.say(
+                    String(
+                        format: "%@: measured %.4g, you guessed %.4g — %@", name, v, g,
+                        factor < 1.25 ? "well predicted" : String(format: "off by a factor of %.2g", factor)))
             } else {
                 shell.say(String(format: "%@: measured %.4g (guess NAME X before the cell to test your intuition)", name, v))
             }
         },
-        Command(name: "expect", topic: .lessons, summary: "check a result: fails (and stops a lesson) when it does not hold",
-                usage: "expect output TEXT | loss OP X | term KIND|KIND:LAYER OP X | value NAME OP X | iteration OP N | shape LAYER C,H,W | decreasing | error COMMAND…",
-                example: "expect loss < 6e6", transactional: false, rawArguments: true) { shell, a in
+        Command(
+            name: "expect", topic: .lessons, summary: "check a result: fails (and stops a lesson) when it does not hold",
+            usage:
+                "expect output TEXT | loss OP X | term KIND|KIND:LAYER OP X | value NAME OP X | iteration OP N "
+                + "| shape LAYER C,H,W | decreasing | error COMMAND…",
+            example: "expect loss < 6e6", transactional: false, rawArguments: true
+        ) { shell, a in
             let p = a.positional
             guard let kind = p.first else { throw UsageError("expect what?") }
             func compare(_ value: Double, _ op: String, _ text: String) throws {
@@ -60,7 +77,7 @@ extension CommandTable {
                 case ">": ok = value > target
                 case ">=": ok = value >= target
                 case "==": ok = value == target
-                case "≈", "~":   // within 1e-3 relative, or the tolerance after ±
+                case "≈", "~":  // within 1e-3 relative, or the tolerance after ±
                     let tol = p.count >= 5 && p[p.count - 2] == "±" ? Double(p.last!) ?? 1e-3 : 1e-3
                     ok = abs(value - target) <= tol * max(abs(target), 1e-30)
                 default: throw UsageError("comparison is one of < <= > >= == ≈")
@@ -97,7 +114,9 @@ extension CommandTable {
                 let value = terms.reduce(0) { $0 + $1.raw }
                 try compare(value, p[2], p[3])
             case "value":
-                guard p.count == 4 || (p.count == 6 && p[4] == "±") else { throw UsageError("expect value NAME OP X [± RELATIVE] (values lists the names)") }
+                guard p.count == 4 || (p.count == 6 && p[4] == "±") else {
+                    throw UsageError("expect value NAME OP X [± RELATIVE] (values lists the names)")
+                }
                 try compare(try shell.measuredValue(p[1]), p[2], p[3])
             case "iteration":
                 guard p.count == 3 else { throw UsageError("expect iteration OP N") }
@@ -105,8 +124,9 @@ extension CommandTable {
             case "shape":
                 guard p.count == 3 else { throw UsageError("expect shape LAYER C,H,W") }
                 let session = try s()
-                let acts = try session.vgg.forward(try session.contentTensor(), upTo: [p[1]],
-                                                   keepPreActivations: p[1].hasSuffix(":pre"), session.compute)
+                let acts = try session.vgg.forward(
+                    try session.contentTensor(), upTo: [p[1]],
+                    keepPreActivations: p[1].hasSuffix(":pre"), session.compute)
                 guard let t = acts[p[1]] else { throw LabError.layerNotComputed(p[1]) }
                 let got = t.shape.map(String.init).joined(separator: ",")
                 guard got == p[2] else { throw ExpectationFailed(message: "\(p[1]) has shape \(got), not \(p[2])") }
@@ -124,15 +144,20 @@ extension CommandTable {
             case "decreasing":
                 let h = try s().history.map(\.total)
                 guard h.count >= 2, let first = h.first, let last = h.last, last < first else {
-                    throw ExpectationFailed(message: "the loss did not decrease over the recorded iterations (\(h.map { String(format: "%.4g", $0) }.joined(separator: ", ")))")
+                    throw ExpectationFailed(
+                        message:
+                            "the loss did not decrease over the recorded iterations (\(h.map { String(format: "%.4g", $0) }.joined(separator: ", ")))"
+                    )
                 }
                 shell.say(String(format: "ok: the loss went from %.6g to %.6g", first, last))
             default:
                 throw UsageError("expect output|loss|term|value|iteration|shape|decreasing|error")
             }
         },
-        Command(name: "lesson", topic: .lessons, summary: "list the lessons, or open one where you left it",
-                usage: "lesson [N] [--from-start]", example: "lesson 1", flags: ["from-start"]) { shell, a in
+        Command(
+            name: "lesson", topic: .lessons, summary: "list the lessons, or open one where you left it",
+            usage: "lesson [N] [--from-start]", example: "lesson 1", flags: ["from-start"]
+        ) { shell, a in
             let all = Lesson.catalogue(in: shell.lessonsFolder)
             guard !all.isEmpty else { throw SessionError.invalid("no lessons in \(shell.lessonsFolder)/") }
             var progress = shell.progressPath.map(LessonProgress.load) ?? LessonProgress()
@@ -155,12 +180,17 @@ extension CommandTable {
             shell.say("# \(lesson.title) — \(lesson.cells.count) cells")
             showCell(shell)
         },
-        Command(name: "next", topic: .lessons, summary: "run the lesson's current cell, then show the next (at an exercise: check it)",
-                usage: "next", example: "next", transactional: false) { shell, _ in
+        Command(
+            name: "next", topic: .lessons, summary: "run the lesson's current cell, then show the next (at an exercise: check it)",
+            usage: "next", example: "next", transactional: false
+        ) { shell, _ in
             guard let lesson = shell.openLesson else { throw SessionError.invalid("no lesson open: lesson N") }
             // A solution is shown only on request (solution): next passes over it.
             while shell.cellIndex < lesson.cells.count, lesson.cells[shell.cellIndex].kind == .solution { shell.cellIndex += 1 }
-            guard shell.cellIndex < lesson.cells.count else { shell.say("end of the lesson; lesson lists the others"); return }
+            guard shell.cellIndex < lesson.cells.count else {
+                shell.say("end of the lesson; lesson lists the others")
+                return
+            }
             let cell = lesson.cells[shell.cellIndex]
             shell.pendingProse = cell.prose.isEmpty ? nil : cell.prose
             shell.checkingExercise = cell.kind == .check
@@ -169,10 +199,13 @@ extension CommandTable {
                 if cell.kind == .check {
                     // An unsolved exercise is not a failure: say what is unmet and wait.
                     // The failed check has just said what is unmet.
-                    shell.say("keep working on '\(cell.exercise ?? "the exercise")', then next checks again; hint gives a hint, solution shows and runs one")
+                    shell.say(
+                        "keep working on '\(cell.exercise ?? "the exercise")', then next checks again; hint gives a hint, solution shows and runs one"
+                    )
                     return
                 }
-                throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(failure.command)' (\(failure.why)); fix and type next again, or edit")
+                throw SessionError.invalid(
+                    "cell \(shell.cellIndex + 1) stopped at '\(failure.command)' (\(failure.why)); fix and type next again, or edit")
             }
             if cell.kind == .check { shell.say("✓ solved: \(cell.exercise ?? "exercise")") }
             advance(shell, lesson)
@@ -182,8 +215,10 @@ extension CommandTable {
             guard let hint = lesson.hints[exercise.title] else { throw SessionError.invalid("this exercise has no hint; solution shows one") }
             shell.say("hint: " + hint)
         },
-        Command(name: "solution", topic: .lessons, summary: "show and run the solution of the exercise you are at, check it, and go on",
-                usage: "solution", example: "solution", transactional: false) { shell, _ in
+        Command(
+            name: "solution", topic: .lessons, summary: "show and run the solution of the exercise you are at, check it, and go on",
+            usage: "solution", example: "solution", transactional: false
+        ) { shell, _ in
             let (lesson, exercise) = try currentExercise(shell)
             guard let solution = exercise.solution, let check = exercise.check else { throw SessionError.invalid("this exercise has no solution") }
             // Cells of the exercise before its check (its set-up) run first, as next would run them.
@@ -211,21 +246,28 @@ extension CommandTable {
             saveProgress(shell)
             showCell(shell)
         },
-        Command(name: "where", topic: .lessons, summary: "which lesson and cell you are at, and that cell",
-                usage: "where", example: "where") { shell, _ in
+        Command(
+            name: "where", topic: .lessons, summary: "which lesson and cell you are at, and that cell",
+            usage: "where", example: "where"
+        ) { shell, _ in
             guard shell.openLesson != nil else { throw SessionError.invalid("no lesson open: lesson N") }
             showCell(shell)
         },
-        Command(name: "edit", topic: .lessons, summary: "put the current cell's commands on the input line, to change before running",
-                usage: "edit", example: "edit") { shell, _ in
+        Command(
+            name: "edit", topic: .lessons, summary: "put the current cell's commands on the input line, to change before running",
+            usage: "edit", example: "edit"
+        ) { shell, _ in
             guard let lesson = shell.openLesson, shell.cellIndex < lesson.cells.count else { throw SessionError.invalid("no cell to edit") }
             let commands = lesson.cells[shell.cellIndex].commands
             // The whole cell, one command per line: Enter runs them in order.
             if let prefill = shell.prefill { prefill(commands.joined(separator: "\n")) } else { shell.say(commands.joined(separator: "\n")) }
             shell.say("(edit and press Enter to run the cell's \(commands.count) command(s) yourself; next runs it as written)")
         },
-        Command(name: "notebook", topic: .lessons, summary: "save this session as a notebook: Markdown (pictures beside it) or Jupyter (.ipynb, pictures inside)",
-                usage: "notebook save FILE.md|FILE.ipynb", example: "notebook save out/my-session.ipynb", completes: .files) { shell, a in
+        Command(
+            name: "notebook", topic: .lessons,
+            summary: "save this session as a notebook: Markdown (pictures beside it) or Jupyter (.ipynb, pictures inside)",
+            usage: "notebook save FILE.md|FILE.ipynb", example: "notebook save out/my-session.ipynb", completes: .files
+        ) { shell, a in
             guard a.positional.count == 2, a.positional[0] == "save" else { throw UsageError("notebook save FILE.md|FILE.ipynb") }
             let path = a.positional[1]
             if path.lowercased().hasSuffix(".ipynb") { try shell.saveJupyterNotebook(path) } else { try shell.saveNotebook(path) }
@@ -244,7 +286,8 @@ extension CommandTable {
     static func currentExercise(_ shell: Shell) throws -> (Lesson, (title: String, check: Int?, solution: Int?)) {
         guard let lesson = shell.openLesson else { throw SessionError.invalid("no lesson open: lesson N") }
         guard shell.cellIndex < lesson.cells.count, let title = lesson.cells[shell.cellIndex].exercise,
-              let exercise = lesson.exercises.first(where: { $0.title == title }) else {
+            let exercise = lesson.exercises.first(where: { $0.title == title })
+        else {
             throw SessionError.invalid("you are not at an exercise (where shows the cell)")
         }
         return (lesson, exercise)
@@ -252,7 +295,10 @@ extension CommandTable {
 
     static func showCell(_ shell: Shell) {
         guard let lesson = shell.openLesson else { return }
-        guard shell.cellIndex < lesson.cells.count else { shell.say("end of the lesson"); return }
+        guard shell.cellIndex < lesson.cells.count else {
+            shell.say("end of the lesson")
+            return
+        }
         let cell = lesson.cells[shell.cellIndex]
         shell.say("— \(lesson.title), cell \(shell.cellIndex + 1) of \(lesson.cells.count) —")
         let prose = Lesson.displayProse(cell.prose)

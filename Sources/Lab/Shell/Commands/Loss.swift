@@ -6,8 +6,10 @@ import Kernels
 
 extension CommandTable {
     static let loss: [Command] = [
-        Command(name: "loss", topic: .loss, summary: "every loss term at the current image, raw and weighted",
-                usage: "loss", example: "loss") { shell, _ in
+        Command(
+            name: "loss", topic: .loss, summary: "every loss term at the current image, raw and weighted",
+            usage: "loss", example: "loss"
+        ) { shell, _ in
             let s = try shell.session()
             let b = try s.evaluate(gradientOf: nil).breakdown
             shell.say("term                     raw          weight       weighted")
@@ -15,20 +17,25 @@ extension CommandTable {
                 let label = t.layer.map { pad(t.kind.rawValue, 7) + " " + $0 } ?? LossTerms.named(t.kind)?.title ?? t.kind.rawValue
                 shell.say(String(format: "%@ %12.5g  %11.4g  %12.5g", pad(label, 24) as NSString, t.raw, t.weight, t.weighted))
                 // Named as `expect term` and `grad --term` name them: KIND:LAYER, or KIND for a term on the image.
-                shell.measured("raw.\(t.name)", t.raw); shell.measured("weighted.\(t.name)", t.weighted)
+                shell.measured("raw.\(t.name)", t.raw)
+                shell.measured("weighted.\(t.name)", t.weighted)
                 shell.measured("share.\(t.name)", t.weighted / b.total)
                 // Its part of its own kind: a style layer's part of the style loss.
                 shell.measured("part.\(t.name)", t.weighted / b.weighted(t.kind))
             }
             for kind in b.kinds {
-                shell.measured("weighted.\(kind.rawValue)", b.weighted(kind)); shell.measured("share.\(kind.rawValue)", b.weighted(kind) / b.total)
+                shell.measured("weighted.\(kind.rawValue)", b.weighted(kind))
+                shell.measured("share.\(kind.rawValue)", b.weighted(kind) / b.total)
             }
             shell.measured("loss", b.total)
             shell.say(String(format: "total                                              %12.5g", b.total))
         },
-        Command(name: "grad", topic: .loss, summary: "the gradient of the loss (or one term) with respect to the image",
-                usage: "grad [--term " + (["total"] + LossTerms.kinds.map(\.rawValue)).joined(separator: "|") + "|KIND:LAYER]", example: "grad --term style:block1_conv1",
-                options: ["term"]) { shell, a in
+        Command(
+            name: "grad", topic: .loss, summary: "the gradient of the loss (or one term) with respect to the image",
+            usage: "grad [--term " + (["total"] + LossTerms.kinds.map(\.rawValue)).joined(separator: "|") + "|KIND:LAYER]",
+            example: "grad --term style:block1_conv1",
+            options: ["term"]
+        ) { shell, a in
             let s = try shell.session()
             let term = try TermSelection.parse(a.value("term") ?? "total")
             if case .kind(let kind, let layer?) = term, !s.configuration.loss.terms.contains(where: { $0.kind == kind && $0.layer == layer }) {
@@ -39,12 +46,15 @@ extension CommandTable {
             let norm = g.data.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
             let maxAbs = Double(g.data.map { abs($0) }.max() ?? 0)
             shell.say(String(format: "gradient of %@: ‖g‖₂ = %.5g, max |g| = %.5g", (a.value("term") ?? "total") as NSString, norm, maxAbs))
-            shell.measured("grad.norm", norm); shell.measured("grad.max", maxAbs)
+            shell.measured("grad.norm", norm)
+            shell.measured("grad.max", maxAbs)
             try shell.showPicture(Pictures.gradientMagnitude(g), name: "grad", caption: "|gradient| per pixel")
         },
-        Command(name: "gradcheck", topic: .loss, summary: "check the gradient against finite differences (float64, slow: use small sizes)",
-                usage: "gradcheck [--pixels C,Y,X;C,Y,X…] [--step H]", example: "gradcheck --pixels 0,10,10;2,5,30",
-                options: ["pixels", "step"]) { shell, a in
+        Command(
+            name: "gradcheck", topic: .loss, summary: "check the gradient against finite differences (float64, slow: use small sizes)",
+            usage: "gradcheck [--pixels C,Y,X;C,Y,X…] [--step H]", example: "gradcheck --pixels 0,10,10;2,5,30",
+            options: ["pixels", "step"]
+        ) { shell, a in
             let s = try shell.session()
             guard let size = s.workingSize else { throw SessionError.needsContent }
             guard size.width * size.height <= 160 * 160 else {
@@ -62,12 +72,18 @@ extension CommandTable {
             shell.say("pixel (c, y, x)     analytic (float32)   numeric (float64, h=\(h))   relative error")
             let results = try s.gradientCheck(pixels: pixels, step: h, shouldStop: { shell.interruption.isSet })
             for r in results {
-                shell.say(String(format: "(%d, %3d, %3d)     %18.8g   %18.8g           %.2e", r.channel, r.y, r.x, r.analytic, r.numeric, r.relativeError))
+                shell.say(
+                    String(format: "(%d, %3d, %3d)     %18.8g   %18.8g           %.2e", r.channel, r.y, r.x, r.analytic, r.numeric, r.relativeError))
             }
             let worst = results.map(\.relativeError).max() ?? 0
             shell.measured("gradcheck.worst", worst)
             // float32 backward vs float64 differences: ~1e-7 is float32 rounding; much above 1e-3 would be a wrong gradient.
-            shell.say(String(format: "worst relative error %.1e: %@", worst, worst < 1e-3 ? "the gradient is right (float32 against float64)" : "suspicious: a relative error this large means a wrong gradient or a step h too large or small"))
+            shell.say(
+                String(
+                    format: "worst relative error %.1e: %@", worst,
+                    worst < 1e-3
+                        ? "the gradient is right (float32 against float64)"
+                        : "suspicious: a relative error this large means a wrong gradient or a step h too large or small"))
         },
     ]
 }

@@ -5,19 +5,29 @@ import Kernels
 
 extension CommandTable {
     static let session: [Command] = [
-        Command(name: "new", topic: .session, summary: "start a new session: default settings, no images, no history (lessons begin with it)",
-                usage: "new", example: "new", transactional: false) { shell, a in
+        Command(
+            name: "new", topic: .session, summary: "start a new session: default settings, no images, no history (lessons begin with it)",
+            usage: "new", example: "new", transactional: false
+        ) { shell, a in
             guard a.positional.isEmpty else { throw UsageError("new takes no arguments") }
             let dropped = try shell.startNewSession()
-            shell.say("a new session, no images: " + Shell.startingDescription
-                      + (dropped > 0 ? "; the previous one's \(dropped) iteration(s) are gone (session save keeps a session)" : ""))
+            shell.say(
+                "a new session, no images: " + Shell.startingDescription
+                    + (dropped > 0 ? "; the previous one's \(dropped) iteration(s) are gone (session save keeps a session)" : ""))
         },
-        Command(name: "help", aliases: ["?"], topic: .session, summary: "list commands by topic, or show one command's usage and example",
-                usage: "help [COMMAND]", example: "help step", completes: .commands) { shell, a in
+        Command(
+            name: "help", aliases: ["?"], topic: .session, summary: "list commands by topic, or show one command's usage and example",
+            usage: "help [COMMAND]", example: "help step", completes: .commands
+        ) { shell, a in
             if let name = a.positional.first {
                 guard let c = find(name) else { throw UsageError("no command '\(name)'") }
-                shell.say("\(c.name) — \(c.summary)\nusage:   \(c.usage)\nexample: \(c.example)" + (c.aliases.isEmpty ? "" : "\naliases: \(c.aliases.joined(separator: ", "))"))
-                if c.name == "set" { shell.say(TransferOptions.help); shell.say(Shell.startingDescription) }
+                shell.say(
+                    "\(c.name) — \(c.summary)\nusage:   \(c.usage)\nexample: \(c.example)"
+                        + (c.aliases.isEmpty ? "" : "\naliases: \(c.aliases.joined(separator: ", "))"))
+                if c.name == "set" {
+                    shell.say(TransferOptions.help)
+                    shell.say(Shell.startingDescription)
+                }
                 return
             }
             for topic in Topic.allCases {
@@ -27,10 +37,14 @@ extension CommandTable {
             }
             shell.say("help COMMAND shows its usage and an example; Tab completes commands, options, layers and files.")
         },
-        Command(name: "quit", aliases: ["exit"], topic: .session, summary: "leave the shell (Ctrl-D too)",
-                usage: "quit", example: "quit") { _, _ in },
-        Command(name: "session", topic: .session, summary: "save the whole session (images, settings, optimiser, history) or reopen one",
-                usage: "session save|open FOLDER", example: "session save out/cat.nstlab", completes: .files) { shell, a in
+        Command(
+            name: "quit", aliases: ["exit"], topic: .session, summary: "leave the shell (Ctrl-D too)",
+            usage: "quit", example: "quit"
+        ) { _, _ in },
+        Command(
+            name: "session", topic: .session, summary: "save the whole session (images, settings, optimiser, history) or reopen one",
+            usage: "session save|open FOLDER", example: "session save out/cat.nstlab", completes: .files
+        ) { shell, a in
             guard a.positional.count == 2, ["save", "open"].contains(a.positional[0]) else { throw UsageError("session save|open FOLDER") }
             let s = try shell.session()
             if a.positional[0] == "save" {

@@ -6,12 +6,17 @@ import Kernels
 
 extension CommandTable {
     static let settings: [Command] = [
-        Command(name: "set", topic: .settings, summary: "change weights, layers, normalisation, pooling, size, backend, threads…",
-                usage: "set --OPTION VALUE …  (see help set; --pictures auto|kitty|iterm|sixel|blocks|text|off)", example: "set --style-weight 1e-5 --pooling average",
-                options: TransferOptions.valueOptions + ["pictures"], flags: TransferOptions.flagOptions) { shell, a in
+        Command(
+            name: "set", topic: .settings, summary: "change weights, layers, normalisation, pooling, size, backend, threads…",
+            usage: "set --OPTION VALUE …  (see help set; --pictures auto|kitty|iterm|sixel|blocks|text|off)",
+            example: "set --style-weight 1e-5 --pooling average",
+            options: TransferOptions.valueOptions + ["pictures"], flags: TransferOptions.flagOptions
+        ) { shell, a in
             guard !a.values.isEmpty || !a.flags.isEmpty else { throw UsageError("set needs at least one --OPTION (help set lists them)") }
             guard a.positional.isEmpty else {
-                throw UsageError("set takes --OPTION VALUE pairs and flags; '\(a.positional[0])' belongs to none (a flag such as --original-colors takes no value)")
+                throw UsageError(
+                    "set takes --OPTION VALUE pairs and flags; '\(a.positional[0])' belongs to none (a flag such as --original-colors takes no value)"
+                )
             }
             // The shell's own setting; applied only once everything else has been.
             let pictures = try a.choice("pictures", PictureMode.self)
@@ -27,23 +32,29 @@ extension CommandTable {
             try TransferOptions.apply(rest, to: s)
             if let pictures { shell.pictures = pictures }
             if before > 0 && s.iteration == 0 {
-                shell.say("ok — the image size or starting image changed, so the run restarted at iteration 0 (\(before) iterations dropped; session save keeps a run)")
+                shell.say(
+                    "ok — the image size or starting image changed, so the run restarted at iteration 0 "
+                        + "(\(before) iterations dropped; session save keeps a run)"
+                )
             } else {
                 shell.say("ok")
             }
         },
-        Command(name: "config", topic: .settings, summary: "show the whole configuration",
-                usage: "config", example: "config") { shell, _ in
+        Command(
+            name: "config", topic: .settings, summary: "show the whole configuration",
+            usage: "config", example: "config"
+        ) { shell, _ in
             let s = try shell.session()
             // Every option's current value, as it would be typed (derived from the option table), then the session's facts.
             shell.say(TransferOptions.describe(s))
             let size = s.workingSize.map { "\($0.width)×\($0.height)" } ?? "(no content yet)"
             let styles = s.styles.map(\.path).joined(separator: ", ")
-            shell.say("""
-            working size    \(size) at iteration \(s.iteration)
-            images          content \(s.contentPath ?? "none"); style \(styles.isEmpty ? "none" : styles)
-            memory          \(s.memoryEstimate()?.summary ?? "(no content yet)"); limit \(MemoryEstimate.format(MemoryEstimate.limit))
-            """)
+            shell.say(
+                """
+                working size    \(size) at iteration \(s.iteration)
+                images          content \(s.contentPath ?? "none"); style \(styles.isEmpty ? "none" : styles)
+                memory          \(s.memoryEstimate()?.summary ?? "(no content yet)"); limit \(formatBytes(MemoryPolicy.limit))
+                """)
         },
     ]
 }

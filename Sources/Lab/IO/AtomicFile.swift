@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Every file NST Lab writes (pictures, results, sessions, notebooks) goes through here, so no
@@ -76,10 +77,10 @@ public enum AtomicFile {
         do {
             try createFolder(temporary)
             try body(temporary)
-            try sync(temporary, path: path)   // its files were synced as they were written
+            try sync(temporary, path: path)  // its files were synced as they were written
             if exists {
                 if exchange(temporary, url.path) {
-                    try? fm.removeItem(atPath: temporary)   // now the old folder
+                    try? fm.removeItem(atPath: temporary)  // now the old folder
                 } else {
                     // No renameat2 here: move the old one aside first (a crash in between leaves it there).
                     let old = temporaryName(beside: url.path)
@@ -142,7 +143,8 @@ public enum AtomicFile {
     static func temporaryName(beside path: String) -> String {
         let url = URL(fileURLWithPath: path)
         return url.deletingLastPathComponent().appendingPathComponent(
-            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+            ".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        ).path
     }
 
     /// renameat2(…, RENAME_EXCHANGE), looked up at run time (glibc ≥ 2.28 declares it only with _GNU_SOURCE).
@@ -150,7 +152,7 @@ public enum AtomicFile {
         typealias RenameAt2 = @convention(c) (Int32, UnsafePointer<CChar>, Int32, UnsafePointer<CChar>, UInt32) -> Int32
         guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "renameat2") else { return false }
         let renameat2 = unsafeBitCast(symbol, to: RenameAt2.self)
-        let atCurrentFolder: Int32 = -100, renameExchange: UInt32 = 2   // AT_FDCWD, RENAME_EXCHANGE
+        let atCurrentFolder: Int32 = -100, renameExchange: UInt32 = 2  // AT_FDCWD, RENAME_EXCHANGE
         return renameat2(atCurrentFolder, a, atCurrentFolder, b, renameExchange) == 0
     }
 }
