@@ -20,8 +20,11 @@ struct VocabularyOptions: ParsableArguments, CustomReflectable {
         let completion: CompletionKind? = o.takesFile ? .file() : o.completions.isEmpty ? nil : .list(o.completions)
         switch o.kind {
         case .flag: return Flag(wrappedValue: false, name: .customLong(o.name), help: help)
-        case .value: return Option<String?>(name: .customLong(o.name), help: help, completion: completion)
-        case .repeated: return Option<[String]>(wrappedValue: [], name: .customLong(o.name), help: help, completion: completion)
+        // .unconditional: a value may start with "-" (--content-weight -1 reaches the table's own check).
+        case .value: return Option<String?>(name: .customLong(o.name), parsing: .unconditional, help: help, completion: completion)
+        case .repeated:
+            return Option<[String]>(
+                wrappedValue: [], name: .customLong(o.name), parsing: .unconditionalSingleValue, help: help, completion: completion)
         }
     }
 

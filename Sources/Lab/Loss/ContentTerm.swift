@@ -7,6 +7,7 @@ import Kernels
 struct ContentTerm: LossTerm {
     let kind = TermKind.content
     let weightOption = "content-weight"
+    let defaultWeight = 2.5e-8
     let weightHelp = "the content terms' weight (the example: 2.5e-8)"
     let summary = "Σ (F − F_content)² at each content layer"
 

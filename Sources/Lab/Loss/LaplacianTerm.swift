@@ -72,6 +72,7 @@ func pooledLaplacianBackward<T: BinaryFloatingPoint>(_ dOut: [T], c: Int, h: Int
 struct LaplacianTerm: LossTerm {
     let kind = TermKind(rawValue: "laplacian")
     let weightOption = "laplacian-weight"
+    let defaultWeight = 0.0
     let weightHelp = "the Laplacian term's weight (Li et al. 2017; 0: off, as the example)"
     let summary = "Σ (D(P(x)) − D(P(content)))²: the content's edges, 4×4-pooled"
     /// The pooling of the paper's first term.
@@ -94,7 +95,7 @@ struct LaplacianTerm: LossTerm {
     func evaluate(_ spec: TermSpec, _ x: TermContext, gradientWeight: Double?) throws -> TermResult {
         guard let target = x.targets.images[kind.rawValue] else { throw TransferError.targetsOutOfDate("laplacian") }
         let (_, h, w) = x.image.chw
-        let d = pooledLaplacian(x.image.data, c: 3, h: h, w: w, p: Self.pool)
+        let d = x.compute.timed("image", "laplacian loss") { pooledLaplacian(x.image.data, c: 3, h: h, w: w, p: Self.pool) }
         guard d.values.count == target.count else { throw TransferError.targetsOutOfDate("laplacian") }
         let per = x.configuration.contentScale(elements: target.count)
         var raw = 0.0
@@ -107,7 +108,12 @@ struct LaplacianTerm: LossTerm {
             // d/dD of weight · per · Σ (D − D_c)² is 2 · weight · per · (D − D_c).
             let scale = Float(2 * weight * per)
             let dOut = zip(d.values, target.data).map { scale * ($0 - $1) }
-            result.imageGradient = { try Tensor(shape: [3, h, w], data: pooledLaplacianBackward(dOut, c: 3, h: h, w: w, p: Self.pool)) }
+            let compute = x.compute
+            result.imageGradient = {
+                try compute.timed("image", "laplacian loss backward") {
+                    try Tensor(shape: [3, h, w], data: pooledLaplacianBackward(dOut, c: 3, h: h, w: w, p: Self.pool))
+                }
+            }
         }
         return result
     }

@@ -41,8 +41,13 @@ public struct LossConfiguration: Equatable, Sendable, Codable {
     public var contentLayers = ["block5_conv2"]
     public var styleLayers = ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1"]
         .map { StyleLayer($0, weight: 1.0 / 5) }
-    /// Each kind's weight, by the kind's name; a kind not listed weighs 0.
-    public var weights: [String: Double] = ["content": 2.5e-8, "style": 1e-6, "tv": 1e-6]
+    /// Each kind's weight, by the kind's name: every kind of LossTerms.all, from its default.
+    public var weights = LossConfiguration.defaultWeights
+
+    /// The Keras example's weights, and 0 for the kinds it does not have.
+    static var defaultWeights: [String: Double] {
+        Dictionary(uniqueKeysWithValues: LossTerms.all.map { ($0.kind.rawValue, $0.defaultWeight) })
+    }
     public var normalization = StyleNormalizationMode.keras
     /// false (the example): content and total variation are sums, so they grow with the image's
     /// area. true: means over their elements, so with the Gatys style normalisation no term
@@ -100,14 +105,14 @@ public struct LossConfiguration: Equatable, Sendable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         contentLayers = try c.decode([String].self, forKey: .contentLayers)
         styleLayers = try c.decode([StyleLayer].self, forKey: .styleLayers)
-        if let weights = try c.decodeIfPresent([String: Double].self, forKey: .weights) {
-            self.weights = weights
+        // A kind added since the archive was written starts at its default.
+        weights = Self.defaultWeights
+        if let saved = try c.decodeIfPresent([String: Double].self, forKey: .weights) {
+            weights.merge(saved) { $1 }
         } else {
-            weights = [
-                "content": try c.decode(Double.self, forKey: .contentWeight),
-                "style": try c.decode(Double.self, forKey: .styleWeight),
-                "tv": try c.decode(Double.self, forKey: .totalVariationWeight),
-            ]
+            weights["content"] = try c.decode(Double.self, forKey: .contentWeight)
+            weights["style"] = try c.decode(Double.self, forKey: .styleWeight)
+            weights["tv"] = try c.decode(Double.self, forKey: .totalVariationWeight)
         }
         normalization = try c.decode(StyleNormalizationMode.self, forKey: .normalization)
         averageContentAndTV = try c.decode(Bool.self, forKey: .averageContentAndTV)

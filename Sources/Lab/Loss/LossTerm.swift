@@ -72,8 +72,10 @@ public struct TargetInputs {
 
 protocol LossTerm: Sendable {
     var kind: TermKind { get }
-    /// The option that sets its weight ("content-weight"), and its help line.
+    /// The option that sets its weight ("content-weight"), its help line, and its weight in the
+    /// Keras example (0 for a kind the example does not have: no term until it is weighted).
     var weightOption: String { get }
+    var defaultWeight: Double { get }
     var weightHelp: String { get }
     /// One line for the loss's help: what the term measures.
     var summary: String { get }

@@ -10,6 +10,7 @@ import Kernels
 struct StyleTerm: LossTerm {
     let kind = TermKind.style
     let weightOption = "style-weight"
+    let defaultWeight = 1e-6
     let weightHelp = "the style terms' weight, shared by the style layers (the example: 1e-6)"
     let summary = "how far the Gram matrices (or statistics) at each style layer are from the style's"
 

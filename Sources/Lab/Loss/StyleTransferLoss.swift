@@ -21,21 +21,24 @@ public struct StyleTransferLoss {
     ) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
         let c = configuration
         var acts = try vgg.forward(combination, upTo: c.layers, pooling: c.pooling, compute)
-        // Only the loss's own layers: the backward releases the others as it passes them.
-        let outputs = Dictionary(uniqueKeysWithValues: c.layers.map { ($0, acts.outputs[$0]!) })
-        let context = TermContext(image: combination, outputs: outputs, targets: targets, configuration: c, compute: compute)
         var breakdown = LossBreakdown()
         // Each term's gradient with respect to its layer's output, computed only when the backward
         // reaches that layer (so the large ones of block1 are not all held at once).
         var layerGradients: [String: [() throws -> Tensor]] = [:]
         var imageGradients: [() throws -> Tensor] = []
-        for spec in c.terms {
-            guard let kind = LossTerms.named(spec.kind) else { throw TransferError.unknownTerm(spec.kind.rawValue) }
-            let wanted = term?.includes(spec) ?? false
-            let result = try kind.evaluate(spec, context, gradientWeight: wanted ? spec.weight : nil)
-            breakdown.terms.append(TermValue(spec, raw: result.raw))
-            if let layer = spec.layer { layerGradients[layer, default: []] += result.layerGradients }
-            if let g = result.imageGradient { imageGradients.append(g) }
+        do {
+            // The loss layers' outputs, for the terms — in this scope only, so that during the backward
+            // each is held by its own gradient's closure alone and released as soon as that has run.
+            let outputs = Dictionary(uniqueKeysWithValues: c.layers.map { ($0, acts.outputs[$0]!) })
+            let context = TermContext(image: combination, outputs: outputs, targets: targets, configuration: c, compute: compute)
+            for spec in c.terms {
+                guard let kind = LossTerms.named(spec.kind) else { throw TransferError.unknownTerm(spec.kind.rawValue) }
+                let wanted = term?.includes(spec) ?? false
+                let result = try kind.evaluate(spec, context, gradientWeight: wanted ? spec.weight : nil)
+                breakdown.terms.append(TermValue(spec, raw: result.raw))
+                if let layer = spec.layer { layerGradients[layer, default: []] += result.layerGradients }
+                if let g = result.imageGradient { imageGradients.append(g) }
+            }
         }
 
         guard term != nil else { return (breakdown, nil) }

@@ -7,6 +7,7 @@ import Kernels
 struct TotalVariationTerm: LossTerm {
     let kind = TermKind.totalVariation
     let weightOption = "tv-weight"
+    let defaultWeight = 1e-6
     let weightHelp = "the total variation term's weight (the example: 1e-6)"
     let summary = "Σ (Δx² + Δy²)^1.25 over the image: smoothness"
     let title = "total variation"

@@ -113,6 +113,12 @@ extension TransferOptions {
     /// Applies every option present in `a` to the session (those absent are left as they are), phase
     /// by phase; the configuration's options as one change.
     public static func apply(_ a: Arguments, to session: TransferSession) throws {
+        // All or nothing, wherever it is called from (lab transfer, a shell's first command, tests).
+        try session.atomically { try applyInPhases(a, to: session) }
+    }
+
+    static func applyInPhases(_ a: Arguments, to session: TransferSession) throws {
+        if a.has("continue") && a.value("size") == nil { throw UsageError("--continue goes with --size N") }
         var context = OptionContext(session: session, configuration: session.configuration, arguments: a)
         let present = all.filter { a.has($0.name) }
         for phase in [TransferOption.Phase.preset, .compute, .optimizer, .configuration, .after] {

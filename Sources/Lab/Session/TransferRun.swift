@@ -81,6 +81,7 @@ public struct TransferRun {
     public static func parseIterations(_ text: String, scales: Int) throws -> [Int] {
         let counts = try text.split(separator: ",", omittingEmptySubsequences: false).map {
             guard let n = Int($0), n >= 0, n <= 10_000_000 else { throw UsageError("--iterations: '\($0)' is not a count") }
+            guard n > 0 || scales <= 1 else { throw UsageError("--iterations: each scale needs at least one iteration") }
             return n
         }
         if counts.count == 1 { return Array(repeating: counts[0], count: max(1, scales)) }

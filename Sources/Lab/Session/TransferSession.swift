@@ -195,7 +195,10 @@ public final class TransferSession: @unchecked Sendable {
         for name in c.loss.layers where !VGG19.isKnownLayer(name) || name.hasSuffix(":pre") {
             throw LabError.unknownLayer(name)
         }
-        for w in [c.loss.contentWeight, c.loss.styleWeight, c.loss.totalVariationWeight] + c.loss.styleLayers.map(\.weight) {
+        for name in c.loss.weights.keys where LossTerms.named(TermKind(rawValue: name)) == nil {
+            throw SessionError.invalid("no loss term of kind '\(name)' to weigh")
+        }
+        for w in Array(c.loss.weights.values) + c.loss.styleLayers.map(\.weight) {
             guard w.isFinite, w >= 0 else { throw SessionError.invalid("weights must be finite and ≥ 0, got \(w)") }
         }
         guard !c.loss.layers.isEmpty else { throw SessionError.invalid("the loss needs at least one content or style layer") }

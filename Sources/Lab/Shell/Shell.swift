@@ -18,7 +18,7 @@ public final class Shell: @unchecked Sendable {
     public let interruption: Interruption
     let weightsPath: String
     let compute: Compute
-    private var loadedSession: TransferSession?
+    var loadedSession: TransferSession?
     private var pictureCount = 0
     /// Whether the one-time note on the Keras constants' divergence at small sizes was shown.
     var warnedAboutDivergence = false

@@ -4,11 +4,6 @@ import Kernels
 // Lessons and notebooks: open and step through lessons, check results (`expect`), exercises,
 // predictions (`guess`/`reveal`), measured values, and notebooks of a session.
 
-struct ExpectationFailed: Error, CustomStringConvertible {
-    let message: String
-    var description: String { "expectation failed: \(message)" }
-}
-
 extension CommandTable {
     static let lessons: [Command] = [
         Command(
@@ -65,95 +60,7 @@ extension CommandTable {
                 "expect output TEXT | loss OP X | term KIND|KIND:LAYER OP X | value NAME OP X | iteration OP N "
                 + "| shape LAYER C,H,W | decreasing | error COMMAND…",
             example: "expect loss < 6e6", transactional: false, rawArguments: true
-        ) { shell, a in
-            let p = a.positional
-            guard let kind = p.first else { throw UsageError("expect what?") }
-            func compare(_ value: Double, _ op: String, _ text: String) throws {
-                guard let target = Double(text) else { throw UsageError("'\(text)' is not a number") }
-                let ok: Bool
-                switch op {
-                case "<": ok = value < target
-                case "<=": ok = value <= target
-                case ">": ok = value > target
-                case ">=": ok = value >= target
-                case "==": ok = value == target
-                case "≈", "~":  // within 1e-3 relative, or the tolerance after ±
-                    let tol = p.count >= 5 && p[p.count - 2] == "±" ? Double(p.last!) ?? 1e-3 : 1e-3
-                    ok = abs(value - target) <= tol * max(abs(target), 1e-30)
-                default: throw UsageError("comparison is one of < <= > >= == ≈")
-                }
-                guard ok else { throw ExpectationFailed(message: "\(p.joined(separator: " ")) (the value is \(String(format: "%.8g", value)))") }
-                shell.say("ok: \(p.joined(separator: " ")) (\(String(format: "%.6g", value)))")
-            }
-            let s = { try shell.session() }
-            switch kind {
-            case "output":
-                // The text as typed after "output", quotes and all: output often quotes a name.
-                var text = p.dropFirst().joined(separator: " ")
-                if let r = shell.currentLine.range(of: "output") {
-                    text = shell.currentLine[r.upperBound...].trimmingCharacters(in: .whitespaces)
-                }
-                // In a lesson cell: what that cell's commands printed; typed: the previous command's output.
-                let scope = shell.cellOutput ?? shell.lastWorkOutput
-                guard scope.contains(text) else {
-                    throw ExpectationFailed(message: "the \(shell.cellOutput == nil ? "last command's" : "cell's") output does not contain '\(text)'")
-                }
-                shell.say("ok: output contains '\(text)'")
-            case "loss":
-                guard p.count >= 3 else { throw UsageError("expect loss OP X") }
-                try compare(try s().evaluate(gradientOf: nil).breakdown.total, p[1], p[2])
-            case "term":
-                guard p.count >= 4 else { throw UsageError("expect term NAME OP X") }
-                let b = try s().evaluate(gradientOf: nil).breakdown
-                // A kind's raw sum ("style"), or one term ("style:block1_conv1", "content:block5_conv2").
-                guard case .kind(let kind, let layer) = try TermSelection.parse(p[1]) else {
-                    throw UsageError("expect term KIND or KIND:LAYER; expect loss for the total")
-                }
-                let terms = b.terms.filter { $0.kind == kind && (layer == nil || $0.layer == layer) }
-                guard !terms.isEmpty else { throw UsageError("the loss has no term \(p[1])") }
-                let value = terms.reduce(0) { $0 + $1.raw }
-                try compare(value, p[2], p[3])
-            case "value":
-                guard p.count == 4 || (p.count == 6 && p[4] == "±") else {
-                    throw UsageError("expect value NAME OP X [± RELATIVE] (values lists the names)")
-                }
-                try compare(try shell.measuredValue(p[1]), p[2], p[3])
-            case "iteration":
-                guard p.count == 3 else { throw UsageError("expect iteration OP N") }
-                try compare(Double(try s().iteration), p[1], p[2])
-            case "shape":
-                guard p.count == 3 else { throw UsageError("expect shape LAYER C,H,W") }
-                let session = try s()
-                let acts = try session.vgg.forward(
-                    try session.contentTensor(), upTo: [p[1]],
-                    keepPreActivations: p[1].hasSuffix(":pre"), session.compute)
-                guard let t = acts[p[1]] else { throw LabError.layerNotComputed(p[1]) }
-                let got = t.shape.map(String.init).joined(separator: ",")
-                guard got == p[2] else { throw ExpectationFailed(message: "\(p[1]) has shape \(got), not \(p[2])") }
-                shell.say("ok: \(p[1]) is (\(got))")
-            case "error":
-                // The command must fail — and leave the session as it was.
-                let command = p.dropFirst().map { $0.contains(" ") ? "\"\($0)\"" : $0 }.joined(separator: " ")
-                guard !command.isEmpty else { throw UsageError("expect error COMMAND…") }
-                let before = try s().state
-                guard case .failed(let why) = shell.execute(command) else {
-                    throw ExpectationFailed(message: "'\(command)' succeeded")
-                }
-                guard try s().state == before else { throw ExpectationFailed(message: "'\(command)' failed but changed the session") }
-                shell.say("ok: '\(command)' was refused (\(why.dropFirst(7).prefix(60))…), nothing changed")
-            case "decreasing":
-                let h = try s().history.map(\.total)
-                guard h.count >= 2, let first = h.first, let last = h.last, last < first else {
-                    throw ExpectationFailed(
-                        message:
-                            "the loss did not decrease over the recorded iterations (\(h.map { String(format: "%.4g", $0) }.joined(separator: ", ")))"
-                    )
-                }
-                shell.say(String(format: "ok: the loss went from %.6g to %.6g", first, last))
-            default:
-                throw UsageError("expect output|loss|term|value|iteration|shape|decreasing|error")
-            }
-        },
+        ) { shell, a in try shell.expect(a.positional) },
         Command(
             name: "lesson", topic: .lessons, summary: "list the lessons, or open one where you left it",
             usage: "lesson [N] [--from-start]", example: "lesson 1", flags: ["from-start"]

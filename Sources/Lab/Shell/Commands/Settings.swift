@@ -52,6 +52,9 @@ extension CommandTable {
             shell.say(
                 """
                 working size    \(size) at iteration \(s.iteration)
+                loss form       content and tv as \(s.configuration.loss.averageContentAndTV ? "means (size-independent)" : "sums (the example)")
+                optimiser       \(s.optimizer.name): \(s.optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+                style masks     \(s.styles.isEmpty ? "no style image" : s.styles.map { $0.maskPath ?? "none" }.joined(separator: ", "))
                 images          content \(s.contentPath ?? "none"); style \(styles.isEmpty ? "none" : styles)
                 memory          \(s.memoryEstimate()?.summary ?? "(no content yet)"); limit \(formatBytes(MemoryPolicy.limit))
                 """)
