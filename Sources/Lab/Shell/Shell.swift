@@ -19,6 +19,8 @@ public final class Shell: @unchecked Sendable {
     let weightsPath: String
     let compute: Compute
     var loadedSession: TransferSession?
+    /// While a cell runs through `run(cell:)`: receives its outputs in order.
+    var cellRecorder: ((CellOutput) -> Void)?
     private var pictureCount = 0
     /// Whether the one-time note on the Keras constants' divergence at small sizes was shown.
     var warnedAboutDivergence = false
@@ -141,6 +143,7 @@ public final class Shell: @unchecked Sendable {
         let line = text.hasSuffix("\n") ? text : text + "\n"
         capture += line
         output(line)
+        cellRecorder?(.text(line))
     }
 
     /// Runs one line. Errors come back as one line, and change nothing.
@@ -200,7 +203,9 @@ public final class Shell: @unchecked Sendable {
         // At an exercise's check an unmet expectation is not an error: it is what is left to do.
         let prefix = checkingExercise && message.hasPrefix("expectation failed") ? "not yet: " : "error: "
         let line = prefix + message.replacingOccurrences(of: "\n", with: " ")
-        say(line)
+        capture += line + "\n"
+        output(line + "\n")
+        cellRecorder?(.error(line))
         return .failed(line)
     }
 
@@ -211,6 +216,7 @@ public final class Shell: @unchecked Sendable {
         try image.savePNG(path)
         capturedPictures.append(path)
         say("\(caption) — \(image.width)×\(image.height), saved \(path)")
+        cellRecorder?(.picture(path: path, caption: caption, width: image.width, height: image.height))
         drawInTerminal(image)
     }
 
