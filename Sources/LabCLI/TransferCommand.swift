@@ -31,9 +31,15 @@ enum TransferCommand {
             guard (0...12).contains(plan.digits) else { throw UsageError("--digits needs a whole number in 0…12") }
             run.every = plan.every
             run.lossDecimals = plan.digits
+            run.saveFinal = true  // the last image too, when --every does not divide the iterations
             let clock = Date()
             let vgg = try VGG19()
             let session = TransferSession(vgg: vgg)
+            // The size first: the images' memory is estimated at the size the run will use.
+            if let rows = options.value("size"), !options.has("continue") {
+                let n = try OptionValue.whole("size", rows, in: 16...4096)
+                try session.configure { $0.rows = n }
+            }
             try session.loadContent(plan.content)
             try session.loadStyle(plan.style)
             try TransferOptions.apply(options, to: session)

@@ -73,7 +73,7 @@ public struct SGD: Optimizer {
     public var settings: [(String, String)] {
         [
             ("lr", "\(initialLearningRate)"), ("decay_steps", "\(decaySteps)"), ("decay_rate", "\(decayRate)"),
-            ("momentum", "\(momentum)"), ("lr now", "\(learningRate(at: iteration))"),
+            ("momentum", "\(momentum)"), ("lr now", String(format: "%g", learningRate(at: iteration))),
         ]
     }
 

@@ -26,7 +26,7 @@ public struct Arguments: Sendable {
 
     public func double(_ name: String) throws -> Double? {
         guard let text = value(name) else { return nil }
-        guard let v = Double(text), v.isFinite else { throw UsageError("--\(name) needs a number, got '\(text)'") }
+        guard let v = OptionValue.decimal(text) else { throw UsageError("--\(name) needs a number, got '\(text)'") }
         return v
     }
 

@@ -71,13 +71,19 @@ struct OptionContext {
 }
 
 /// Parsing an option's value, with a one-line error that names it.
-enum OptionValue {
-    static func number(_ name: String, _ text: String?) throws -> Double {
-        guard let text, let v = Double(text), v.isFinite else { throw UsageError("--\(name) needs a number, got '\(text ?? "")'") }
+public enum OptionValue {
+    public static func number(_ name: String, _ text: String?) throws -> Double {
+        guard let text, let v = decimal(text) else { throw UsageError("--\(name) needs a number, got '\(text ?? "")'") }
         return v
     }
 
-    static func whole(_ name: String, _ text: String?, in range: ClosedRange<Int>) throws -> Int {
+    /// A finite decimal number as people write them (Swift's Double(_:) also reads 0x10 as 16).
+    public static func decimal(_ text: String) -> Double? {
+        guard !text.isEmpty, text.allSatisfy({ "0123456789+-.eE".contains($0) }), let v = Double(text), v.isFinite else { return nil }
+        return v
+    }
+
+    public static func whole(_ name: String, _ text: String?, in range: ClosedRange<Int>) throws -> Int {
         guard let text, let v = Int(text), range.contains(v) else {
             throw UsageError("--\(name) needs a whole number in \(range.lowerBound)…\(range.upperBound), got '\(text ?? "")'")
         }

@@ -145,6 +145,8 @@ public enum TransferOptions {
         ) { v, x in
             let ema = try V.number("ema", v)
             guard ema == 0 || (ema > 0 && ema < 1) else { throw UsageError("--ema is a decay in (0, 1) (or 0: off), got \(ema)") }
+            // The average is kept in float32: a decay that rounds to 1 there would never move from its start.
+            guard Float(ema) < 1 else { throw UsageError("--ema \(ema) is 1 in float32 (the average would never move): at most 0.9999") }
             x.configuration.ema = ema
         },
     ]

@@ -32,8 +32,8 @@ public struct TransferRun {
     public var iterations = 4000
     public var every = 100
     public var prefix = "result"
-    /// Also save the last image when the run ends between two saves (`run 3 --save P` in the
-    /// shell); `lab transfer` leaves it off, to write exactly the example's files.
+    /// Also save the last image when the run ends between two saves (`lab transfer`, and in the
+    /// shell `run 3 --save P`): a run's result is never left unsaved.
     public var saveFinal = false
     /// Decimals of the loss in the report lines: the example prints 2 (`%.2f`); nil keeps 8
     /// significant digits for small losses (the shell's own runs).
@@ -53,6 +53,8 @@ public struct TransferRun {
             guard let lo = Int(text[..<range.lowerBound]), let hi = Int(text[range.upperBound...]), lo > 0, hi > lo else {
                 throw UsageError("--scales FROM..TO needs two sizes, the second larger; got '\(text)'")
             }
+            // Bounded before stepping by √2: a size beyond them never reaches Int's range.
+            guard lo >= 16, hi <= 4096 else { throw UsageError("--scales must lie between 16 and 4096 rows") }
             sizes = []
             var k = 0
             while true {

@@ -73,6 +73,11 @@ extension TransferSession {
     /// bilinear and kept ≥ 0; L-BFGS forgets its pairs). The history goes on; the average restarts.
     public func upscale(to rows: Int) throws {
         guard let combination, let old = workingSize else { throw SessionError.needsContent }
+        // Going on at a smaller size would throw away detail and every snapshot: start again instead.
+        guard rows > configuration.rows else {
+            throw SessionError.invalid(
+                "going on goes to a larger size than the current \(configuration.rows) rows (set --size N starts again at any size)")
+        }
         var next = configuration
         next.rows = rows
         try validate(next)

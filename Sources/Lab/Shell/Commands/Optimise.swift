@@ -141,9 +141,6 @@ extension CommandTable {
             guard a.positional.count == 1, let rows = Int(a.positional[0]) else { throw UsageError("upscale needs ROWS, a whole number") }
             let s = try shell.session()
             guard let old = s.workingSize, s.combination != nil else { throw SessionError.needsContent }
-            guard rows > s.configuration.rows else {
-                throw UsageError("upscale goes to a larger size than the current \(s.configuration.rows) rows (set --size starts again at any size)")
-            }
             try s.upscale(to: rows)
             let new = s.workingSize!
             shell.say(
@@ -248,8 +245,14 @@ extension CommandTable {
             s.configuration.loss.normalization == .keras, s.configuration.rows < 400
         else { return }
         shell.warnedAboutDivergence = true
+        let lr = String(format: "%g", sgd.initialLearningRate)
+        // The example's own constants, or the learner's: say which.
+        let constants =
+            sgd.initialLearningRate == SGD().initialLearningRate
+            ? "the Keras example's constants (SGD lr \(lr), style ÷ (rows·cols)²)"
+            : "SGD at lr \(lr) with the example's style normalisation (÷ (rows·cols)²)"
         shell.say(
-            "note: the Keras example's constants (SGD lr \(String(format: "%g", sgd.initialLearningRate)), style ÷ (rows·cols)²) diverge "
-                + "below 400 rows; at \(s.configuration.rows) rows use set --preset any-size, set --size 400, or a smaller --lr")
+            "note: \(constants) diverge below 400 rows; at \(s.configuration.rows) rows use set --preset any-size, "
+                + "set --size 400, or a smaller --lr")
     }
 }
