@@ -66,3 +66,42 @@ import Testing
         for i in [2, 3] { #expect(FileManager.default.fileExists(atPath: folder + "/r_at_iteration_\(i).png"), "iteration \(i) not saved") }
     }
 }
+
+extension RoundThreeTests {
+    /// Int.max in a history record's iteration or evaluations, or in averageSteps, was accepted by
+    /// `session open` and trapped in the next `history` or `step`.
+    @Test func archiveIntegersAreCheckedAgainstTheHistory() throws {
+        let hardening = HardeningTests()
+        func record(_ j: inout [String: Any], _ key: String, _ value: Any) {
+            var history = j["history"] as! [[String: Any]]
+            history[1][key] = value
+            j["history"] = history
+        }
+        try hardening.tampered("adam", "iteration Int.max") { record(&$0, "iteration", Int.max) }
+        try hardening.tampered("adam", "evaluations Int.max") { record(&$0, "evaluations", Int.max) }
+        try hardening.tampered("adam", "averageSteps Int.max") { $0["averageSteps"] = Int.max }
+    }
+
+    /// `values` listed NaN as a measurement; an escape sequence in a name reached the terminal raw;
+    /// `reveal` after `guess loss 0` said "off by a factor of 1.1e+304".
+    @Test func whatThePromptPrintsIsTextAndNumbers() throws {
+        let h = ShellHarness().loaded()
+        h.shell.measured("share.nothing", .nan)
+        #expect(!h.run("values").1.contains("nan") && (try? h.shell.measuredValue("share.nothing")) == nil)
+        let (_, out) = h.run("content /nonexistent\u{1B}[31mred.png")
+        #expect(out.hasPrefix("error: ") && !out.contains("\u{1B}") && out.contains("red.png"), "\(out)")
+        #expect(h.run("loss").0 == .ok && h.run("guess loss 0").0 == .ok)
+        let reveal = h.run("reveal loss").1
+        #expect(reveal.contains("you guessed 0 — off by") && !reveal.contains("factor"), "\(reveal)")
+    }
+
+    /// The Wasserstein-2 term at the style image itself printed −1e-10: a squared distance is ≥ 0.
+    @Test func aSquaredDistanceIsNeverNegative() throws {
+        let h = ShellHarness().loaded()
+        #expect(h.run("set --style-loss wasserstein --init style").0 == .ok)
+        #expect(h.run("loss").0 == .ok)
+        for layer in try h.shell.session().configuration.loss.styleLayers {
+            #expect(try h.shell.measuredValue("raw.style:\(layer.name)") >= 0)
+        }
+    }
+}

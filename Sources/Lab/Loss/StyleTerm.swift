@@ -98,7 +98,8 @@ struct StyleTerm: LossTerm {
                 case .wasserstein:
                     guard let w2 = target.wasserstein else { throw TransferError.targetsOutOfDate(layer) }
                     let (loss, g) = try wassersteinStyleLoss(f, weights: weights, target: w2, wantGradient: weight != nil, compute)
-                    result.raw += group.weight * loss
+                    // A squared distance is ≥ 0; rounding at the style image itself gave −1e-10.
+                    result.raw += group.weight * max(0, loss)
                     if let g, let weight { result.layerGradients.append { g.scaled(by: Float(weight)) } }
                 }
             }

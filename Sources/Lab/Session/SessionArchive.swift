@@ -205,6 +205,19 @@ extension TransferSession {
         do { optimizer = try saved.optimizer.restore(vectorLength: combination.count) } catch {
             throw SessionError.invalid("\(path)/session.json: \(error)")
         }
+        // Every integer the archive holds, against what the session can mean by it (Int.max in one
+        // of them trapped later, in `history` or `step`).
+        for (k, record) in saved.history.enumerated() {
+            guard record.iteration == k else {
+                throw SessionError.invalid("\(path)/session.json: history record \(k) says it is iteration \(record.iteration)")
+            }
+            guard (0...1_000_000).contains(record.evaluations) else {
+                throw SessionError.invalid("\(path)/session.json: history record \(k) has \(record.evaluations) evaluations")
+            }
+        }
+        if let steps = saved.averageSteps, steps > saved.history.count {
+            throw SessionError.invalid("\(path)/session.json: an image average of \(steps) steps in a \(saved.history.count)-iteration history")
+        }
         guard saved.optimizer.iteration <= saved.history.count else {
             throw SessionError.invalid(
                 "\(path)/session.json: the optimiser is at iteration \(saved.optimizer.iteration) of a \(saved.history.count)-iteration history")

@@ -123,7 +123,10 @@ public final class Shell: @unchecked Sendable {
     }
 
     /// Records a value a command measured (for `expect value`, `values`, `reveal`).
-    func measured(_ name: String, _ value: Double) { measurements[name] = value }
+    /// A value that is not a number (a share of a zero loss, say) is no measurement: nothing is kept.
+    func measured(_ name: String, _ value: Double) {
+        if value.isNaN { measurements[name] = nil } else { measurements[name] = value }
+    }
 
     /// A measured value by name, or A/B, the ratio of two (timings compare only as ratios
     /// measured in one run).
@@ -139,8 +142,11 @@ public final class Shell: @unchecked Sendable {
         return values.count == 2 ? values[0] / values[1] : values[0]
     }
 
+    /// Prints a line. Control characters other than newline and tab (an escape sequence in a file or
+    /// archive name) are dropped: text never drives the terminal; only pictures do (drawInTerminal).
     func say(_ text: String) {
-        let line = text.hasSuffix("\n") ? text : text + "\n"
+        let printable = String(String.UnicodeScalarView(text.unicodeScalars.filter { !Shell.isControl($0) }))
+        let line = printable.hasSuffix("\n") ? printable : printable + "\n"
         capture += line
         output(line)
         cellRecorder?(.text(line))
@@ -202,7 +208,8 @@ public final class Shell: @unchecked Sendable {
     private func fail(_ message: String) -> Outcome {
         // At an exercise's check an unmet expectation is not an error: it is what is left to do.
         let prefix = checkingExercise && message.hasPrefix("expectation failed") ? "not yet: " : "error: "
-        let line = prefix + message.replacingOccurrences(of: "\n", with: " ")
+        let line = String(
+            String.UnicodeScalarView((prefix + message.replacingOccurrences(of: "\n", with: " ")).unicodeScalars.filter { !Shell.isControl($0) }))
         capture += line + "\n"
         output(line + "\n")
         cellRecorder?(.error(line))
@@ -332,5 +339,12 @@ extension Shell {
         case "content-layers", "style-layers": return VGG19.layerNames
         default: return []
         }
+    }
+}
+
+extension Shell {
+    /// C0 and C1 control characters, DEL, except newline and tab.
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        (u.value < 0x20 && u != "\n" && u != "\t") || (0x7F...0x9F).contains(u.value)
     }
 }

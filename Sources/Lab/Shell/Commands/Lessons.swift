@@ -45,11 +45,15 @@ extension CommandTable {
             let name = a.positional[0]
             let v = try shell.measuredValue(name)
             if let g = shell.guesses.removeValue(forKey: name) {
-                let factor = max(abs(v), abs(g)) / max(min(abs(v), abs(g)), 1e-300)
-                shell.say(
-                    String(
-                        format: "%@: measured %.4g, you guessed %.4g — %@", name, v, g,
-                        factor < 1.25 ? "well predicted" : String(format: "off by a factor of %.2g", factor)))
+                let factor = max(abs(v), abs(g)) / min(abs(v), abs(g))
+                // A factor means nothing against 0, or between numbers of opposite signs: say how far off instead.
+                let verdict =
+                    v == g
+                    ? "exactly"
+                    : g == 0 || v == 0 || (g < 0) != (v < 0)
+                        ? String(format: "off by %.4g", abs(v - g))
+                        : factor < 1.25 ? "well predicted" : String(format: "off by a factor of %.2g", factor)
+                shell.say(String(format: "%@: measured %.4g, you guessed %.4g — %@", name, v, g, verdict))
             } else {
                 shell.say(String(format: "%@: measured %.4g (guess NAME X before the cell to test your intuition)", name, v))
             }
