@@ -43,7 +43,7 @@ enum TransferCommand {
             try session.loadContent(plan.content)
             try session.loadStyle(plan.style)
             try TransferOptions.apply(options, to: session)
-            let folder = (plan.prefix as NSString).deletingLastPathComponent
+            let folder = try outputFolder(of: plan.prefix)
             if !folder.isEmpty { try AtomicFile.createFolder(folder) }
             let size = session.workingSize!
             let schedule =
@@ -83,6 +83,23 @@ enum TransferCommand {
         } catch {
             return failure("\(error)")
         }
+    }
+
+    /// The folder PREFIX_at_iteration_N.png goes to (empty: the current one). A prefix that names a
+    /// folder itself (`.`, `out/`, an existing folder) is refused: the files would be called `._at_…`.
+    static func outputFolder(of prefix: String) throws -> String {
+        var isFolder: ObjCBool = false
+        let last = prefix.split(separator: "/").last.map(String.init) ?? ""
+        if prefix.isEmpty || prefix.hasSuffix("/") || last == "." || last == ".."
+            || (FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder) && isFolder.boolValue)
+        {
+            throw UsageError(
+                "--out is a prefix for the files PREFIX_at_iteration_N.png, and '\(prefix)' is a folder: "
+                    + "try \(prefix.hasSuffix("/") ? prefix : prefix + "/")result"
+            )
+        }
+        guard let slash = prefix.lastIndex(of: "/") else { return "" }
+        return slash == prefix.startIndex ? "/" : String(prefix[..<slash])
     }
 
     static func failure(_ message: String) -> Int32 {

@@ -105,3 +105,38 @@ extension RoundThreeTests {
         }
     }
 }
+
+extension RoundThreeTests {
+    /// `lab transfer C S --out .` (or `./`) trapped inside Foundation's path handling.
+    @Test func aFolderAsTheOutputPrefixIsRefused() throws {
+        let folder = Paths.temporaryDirectory()
+        for prefix in [".", "./", folder, folder + "/"] {
+            let (status, out) = try runLab(
+                ["transfer", "\(Paths.fixtures)/content.png", "\(Paths.fixtures)/style.png", "--out", prefix, "--size", "16", "--iterations", "1"],
+                directory: folder)
+            #expect(status == 1 && out.contains("is a folder: try"), "\(prefix): \(out)")
+        }
+    }
+
+    /// `content` on a FIFO blocked in open() until SIGKILL.
+    @Test func aPipeIsNotAnImage() throws {
+        let fifo = Paths.temporaryDirectory() + "/pipe.png"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let h = ShellHarness()
+        let (outcome, out) = h.run("content \(fifo)")
+        #expect(outcome != .ok && out.contains("not a regular file"), "\(out)")
+    }
+
+    /// `diff content X` / `show content X` with a 1000×1 picture built a canvas wider than Cairo's
+    /// 32767 pixels and force-unwrapped the failed surface.
+    @Test func thinPicturesFitTheirCanvas() throws {
+        let folder = Paths.temporaryDirectory()
+        try RGBImage(width: 1000, height: 1, pixels: [UInt8](repeating: 200, count: 3000)).savePNG(folder + "/thin.png")
+        try RGBImage(width: 1, height: 3000, pixels: [UInt8](repeating: 50, count: 9000)).savePNG(folder + "/tall.png")
+        let row = Pictures.sideBySide([("thin", try RGBImage.load(folder + "/thin.png")), ("tall", try RGBImage.load(folder + "/tall.png"))])
+        #expect(row.width <= 2 * 1600 + 3 * 12 && row.height <= 1024 + 48, "\(row.width)×\(row.height)")
+        let h = ShellHarness().loaded()
+        #expect(h.run("diff content \(folder)/thin.png").0 == .ok)
+        #expect(h.run("show content \(folder)/thin.png \(folder)/tall.png").0 == .ok)
+    }
+}

@@ -58,6 +58,11 @@ extension RGBImage {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw ImageError.notFound(path) }
         guard !isDirectory.boolValue else { throw ImageError.unsupported(path, "is a directory, not an image") }
+        // A FIFO or a device would block open() until something writes to it: only regular files.
+        var fileStatus = stat()
+        guard stat(path, &fileStatus) == 0, fileStatus.st_mode & S_IFMT == S_IFREG else {
+            throw ImageError.unsupported(path, "is not a regular file (a pipe or a device?), not an image")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw ImageError.unsupported(path, "cannot be read (permissions?)")
         }

@@ -174,10 +174,13 @@ enum Pictures {
 
     /// Pictures in a row, each scaled to the same height (at least 192 px), a caption under each.
     static func sideBySide(_ images: [(caption: String, image: RGBImage)]) -> RGBImage {
-        let rowHeight = Double(max(192, images.map(\.image.height).max() ?? 192))
+        // Every picture fits a bounded cell (at most 1024 high, 1600 wide): a 1000×1 or 10000×10000
+        // picture beside another stays within Cairo's 32767-pixel surfaces (and the terminal's patience).
+        let maxHeight = 1024.0, maxWidth = 1600.0
+        let rowHeight = min(maxHeight, Double(max(192, images.map(\.image.height).max() ?? 192)))
         let gap = 12.0, captionHeight = 24.0
-        let scales = images.map { rowHeight / Double($0.image.height) }
-        let widths = zip(images, scales).map { max(Double($0.image.width) * $1, 9 * Double($0.caption.count)) }
+        let scales = images.map { min(rowHeight / Double($0.image.height), maxWidth / Double($0.image.width)) }
+        let widths = zip(images, scales).map { max(Double($0.image.width) * $1, min(maxWidth, 9 * Double($0.caption.count))) }
         let canvas = Canvas(width: Int(widths.reduce(gap) { $0 + $1 + gap }), height: Int(rowHeight + captionHeight + 2 * gap))
         var x = gap
         for (i, item) in images.enumerated() {
