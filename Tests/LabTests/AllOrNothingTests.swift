@@ -77,3 +77,16 @@ func expectRefusedFirst(_ h: ShellHarness, _ line: String, containing text: Stri
     let (outcome, out) = h.run(line)
     #expect(outcome != .ok && out.hasPrefix("error: ") && out.contains(text), "\(line): \(out)", sourceLocation: sourceLocation)
 }
+
+extension AllOrNothingTests {
+    /// A new shell's first command ran outside any transaction (there was no session to copy yet):
+    /// a refused `set --threads 1 --size 5` kept 1 thread, `style X --mask missing.png` kept the style.
+    @Test func aRefusedFirstCommandLeavesAFreshSession() throws {
+        let fresh = try ShellHarness().shell.session().state
+        for line in ["set --threads 1 --size 5", "set --preset keras --size 5", "style \(Paths.fixtures)/style.png --mask /nonexistent.png"] {
+            let h = ShellHarness()
+            #expect(h.run(line).0 != .ok, "\(line)")
+            #expect(try h.shell.session().state == fresh, "\(line) changed the new session")
+        }
+    }
+}

@@ -191,6 +191,12 @@ public final class Shell: @unchecked Sendable {
             interruption.clear()
             if command.transactional, let session = loadedSession {
                 try session.atomically { try command.run(self, args) }
+            } else if command.transactional {
+                // A shell's first command makes the session as it goes: refused, it leaves a fresh one.
+                do { try command.run(self, args) } catch {
+                    if let made = loadedSession { made.state = try Shell.startingSession(vgg: made.vgg, compute: compute).state }
+                    throw error
+                }
             } else {
                 try command.run(self, args)
             }
