@@ -238,13 +238,14 @@ public final class TransferSession: @unchecked Sendable {
         }
     }
 
-    /// Lets the caller change the optimiser's settings in place (learning rate, history size, …).
+    /// Sets the optimiser's learning rate (`--lr`; SGD: its schedule's initial rate), keeping its state.
     public func setLearningRate(_ lr: Double) throws {
         guard lr > 0, lr.isFinite else { throw SessionError.invalid("the learning rate must be positive, got \(lr)") }
         state.optimizer.baseLearningRate = lr
         mark("\(optimizer.name) settings")
     }
 
+    /// Changes the settings of the optimiser if it is an `O` (SGD's momentum, L-BFGS's history), keeping its state.
     public func updateOptimizer<O: Optimizer>(as type: O.Type, _ change: (inout O) -> Void) throws {
         guard var o = optimizer as? O else { throw SessionError.invalid("the optimiser is \(optimizer.name)") }
         change(&o)
