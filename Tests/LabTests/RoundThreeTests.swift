@@ -140,3 +140,22 @@ extension RoundThreeTests {
         #expect(h.run("show content \(folder)/thin.png \(folder)/tall.png").0 == .ok)
     }
 }
+
+extension RoundThreeTests {
+    /// `run 50 --every 10` after one `step` reported 11, 21, …; `notebook save X.md` counted the
+    /// commands it left out (771 for a file holding 585).
+    @Test func reportsCountTheRunAndTheNotebookAsTheyAre() throws {
+        let h = ShellHarness().loaded()
+        #expect(h.run("step").0 == .ok)
+        let out = h.run("run 21 --every 10").1
+        #expect(out.contains("iteration   10 ") && out.contains("iteration   20 ") && out.contains("iteration   21 "), "\(out)")
+        #expect(!out.contains("iteration   11 "), "\(out)")
+        #expect(h.run("help step").0 == .ok)
+        let path = Paths.temporaryDirectory() + "/n.md"
+        let saved = h.run("notebook save \(path)").1
+        // Each command is one ```lab cell of the file: the count said is the count written.
+        let written = try String(contentsOfFile: path, encoding: .utf8).components(separatedBy: "\n").filter { $0 == "```lab" }.count
+        #expect(written > 0 && written < h.shell.transcript.count, "help is not kept: \(written) of \(h.shell.transcript.count)")
+        #expect(saved.contains("saved \(written) command(s)"), "\(saved)")
+    }
+}

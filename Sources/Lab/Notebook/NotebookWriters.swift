@@ -80,6 +80,6 @@ extension Shell {
             md += "\n"
         }
         try AtomicFile.write(Data(md.utf8), to: path)
-        say("saved \(transcript.count) command(s) to \(path), pictures in \(assets)/")
+        say("saved \(notebookEntries.count) command(s) to \(path), pictures in \(assets)/")
     }
 }

@@ -64,7 +64,8 @@ extension CommandTable {
                 s, interruption: shell.interruption, report: { _ in },
                 progress: { done, total, r in
                     records.append(r)
-                    if done % every == 0 || done == total { printRecord(shell, r) }
+                    // Every K-th iteration of the run as a whole (10, 20, … after a step, not 11, 21, …), and the last.
+                    if (r.iteration + 1) % every == 0 || done == total { printRecord(shell, r) }
                 })
             measureSteps(shell, records)
             if outcome.interrupted { shell.say("interrupted after iteration \(s.iteration) (started at \(start)); state intact") }
