@@ -182,10 +182,7 @@ public enum TermSelection: Equatable, Sendable {
 
     /// Every name `--term` takes with this loss: total, each kind, each kind at each of its layers.
     static func names(_ c: LossConfiguration) -> [String] {
-        let specs = c.terms
-        var kinds: [String] = []
-        for spec in specs where !kinds.contains(spec.kind.rawValue) { kinds.append(spec.kind.rawValue) }
-        return ["total"] + kinds + specs.compactMap { s in s.layer.map { "\(s.kind.rawValue):\($0)" } }
+        ["total"] + LossBreakdown.kinds(of: c).map(\.rawValue) + c.terms.compactMap { s in s.layer.map { "\(s.kind.rawValue):\($0)" } }
     }
 }
 
