@@ -22,6 +22,8 @@ struct DoubleReferenceLoss {
     let targets: LossTargets
     let contentTargets: [String: [Double]]
     let styleGrams: [[String: [Double]]]
+    /// The terms it adds up (all: the total).
+    var selection = TermSelection.total
 
     init(vgg: VGG19, configuration: LossConfiguration, targets: LossTargets) {
         var w: [String: (w: [Double], b: [Double], c: Int, oc: Int)] = [:]
@@ -66,18 +68,18 @@ struct DoubleReferenceLoss {
         let context = DoubleTermContext(
             image: x, height: h, width: w, outputs: outputs, targets: targets, configuration: c,
             contentTargets: contentTargets, styleGrams: styleGrams)
-        return c.terms.reduce(0.0) { total, spec in
-            total + spec.weight * (LossTerms.named(spec.kind)?.reference(spec, context) ?? .nan)
+        return c.terms.filter(selection.includes).reduce(0.0) { total, spec in
+            total + spec.weight * (LossTerms.named(spec.kind, in: c)?.reference(spec, context) ?? .nan)
         }
     }
 }
 
 extension TransferSession {
-    /// Compares the gradient of the total loss at `pixels` (channel, y, x) with central differences
+    /// Compares the gradient of the total loss (or of `term`) at `pixels` (channel, y, x) with central differences
     /// of step `h` (on the 0–255 scale), computed in float64.
     /// `shouldStop` is asked between the (seconds-long) evaluations: Ctrl-C.
     public func gradientCheck(
-        pixels: [(c: Int, y: Int, x: Int)], step h: Double = 1e-3,
+        pixels: [(c: Int, y: Int, x: Int)], step h: Double = 1e-3, term: TermSelection = .total,
         shouldStop: () -> Bool = { false }
     ) throws -> [GradientCheckResult] {
         guard let combination else { throw SessionError.needsContent }
@@ -86,8 +88,9 @@ extension TransferSession {
             throw SessionError.invalid("pixel (\(p.c), \(p.y), \(p.x)) is outside the (3, \(height), \(width)) image")
         }
         guard h > 0, h.isFinite else { throw SessionError.invalid("the step must be positive") }
-        let gradient = try evaluate(gradientOf: .total).gradient!
-        let reference = DoubleReferenceLoss(vgg: vgg, configuration: configuration.loss, targets: try targets())
+        let gradient = try evaluate(gradientOf: term).gradient!
+        var reference = DoubleReferenceLoss(vgg: vgg, configuration: configuration.loss, targets: try targets())
+        reference.selection = term
         var x = combination.data.map(Double.init)
         return try pixels.map { p in
             let i = (p.c * height + p.y) * width + p.x

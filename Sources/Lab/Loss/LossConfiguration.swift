@@ -55,6 +55,8 @@ public struct LossConfiguration: Equatable, Sendable, Codable {
     public var averageContentAndTV = false
     public var pooling = Pooling.max
     public var styleLoss = StyleLossKind.gram
+    /// The learner's own terms (`loss add NAME = EXPR`), after the built-in ones.
+    public var customTerms: [CustomTermDefinition] = []
 
     /// The Keras example's constants.
     public init() {}
@@ -76,12 +78,15 @@ public struct LossConfiguration: Equatable, Sendable, Codable {
     }
 
     /// The terms of the loss, in the order they are evaluated and shown.
-    public var terms: [TermSpec] { LossTerms.all.flatMap { $0.specs(self) } }
+    public var terms: [TermSpec] {
+        LossTerms.all.flatMap { $0.specs(self) } + customTerms.map { TermSpec(kind: TermKind(rawValue: $0.name), layer: nil, weight: $0.weight) }
+    }
 
     /// Every layer the loss reads, each once, in the terms' order.
     public var layers: [String] {
         var seen: [String] = []
         for case let layer? in terms.map(\.layer) where !seen.contains(layer) { seen.append(layer) }
+        for layer in customTerms.flatMap(\.layers) where !seen.contains(layer) { seen.append(layer) }
         return seen
     }
 
@@ -97,7 +102,7 @@ public struct LossConfiguration: Equatable, Sendable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case contentLayers, styleLayers, weights, normalization, averageContentAndTV, pooling, styleLoss
+        case contentLayers, styleLayers, weights, normalization, averageContentAndTV, pooling, styleLoss, customTerms
         case contentWeight, styleWeight, totalVariationWeight  // archives before weights by kind
     }
 
@@ -119,6 +124,7 @@ public struct LossConfiguration: Equatable, Sendable, Codable {
         pooling = try c.decode(Pooling.self, forKey: .pooling)
         // Archives written before the style loss was selectable have no `styleLoss`: Gram.
         styleLoss = try c.decodeIfPresent(StyleLossKind.self, forKey: .styleLoss) ?? .gram
+        customTerms = try c.decodeIfPresent([CustomTermDefinition].self, forKey: .customTerms) ?? []
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -130,5 +136,6 @@ public struct LossConfiguration: Equatable, Sendable, Codable {
         try c.encode(averageContentAndTV, forKey: .averageContentAndTV)
         try c.encode(pooling, forKey: .pooling)
         try c.encode(styleLoss, forKey: .styleLoss)
+        if !customTerms.isEmpty { try c.encode(customTerms, forKey: .customTerms) }
     }
 }

@@ -85,6 +85,8 @@ public struct LossTargets: Sendable {
     public var styleGroups: [StyleGroup] = []
     /// Targets of terms on the image itself, by the term kind's name.
     public var images: [String: Tensor] = [:]
+    /// Each of the learner's own terms, its parts that do not depend on the image computed (by name).
+    public var customExpressions: [String: Expr] = [:]
 
     /// The (first group's) target Gram matrices, for the Gram loss.
     public var styleGrams: [String: Tensor] { styleGroups.first?.targets.compactMapValues(\.gram) ?? [:] }
@@ -94,6 +96,7 @@ public struct LossTargets: Sendable {
 
     public init(_ inputs: TargetInputs) throws {
         for term in LossTerms.all { try term.makeTargets(inputs, into: &self) }
+        for d in inputs.configuration.customTerms { try CustomTerm(definition: d).makeTargets(inputs, into: &self) }
     }
 
     public init(content: Tensor, style: Tensor, configuration c: LossConfiguration, vgg: VGG19, _ compute: Compute) throws {

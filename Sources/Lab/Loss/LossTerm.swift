@@ -39,6 +39,8 @@ struct TermContext {
 struct TermResult {
     var raw: Double
     var layerGradients: [() throws -> Tensor] = []
+    /// At other layers than its own (a term of the learner's own reads several).
+    var gradientsAtLayers: [String: [() throws -> Tensor]] = [:]
     var imageGradient: (() throws -> Tensor)? = nil
 }
 
@@ -101,6 +103,10 @@ enum LossTerms {
     static let all: [any LossTerm] = [ContentTerm(), StyleTerm(), TotalVariationTerm(), LaplacianTerm()]
 
     static func named(_ kind: TermKind) -> (any LossTerm)? { all.first { $0.kind == kind } }
+    /// A built-in kind, or one of the configuration's own terms (`loss add`).
+    static func named(_ kind: TermKind, in c: LossConfiguration) -> (any LossTerm)? {
+        named(kind) ?? c.customTerms.first { $0.name == kind.rawValue }.map(CustomTerm.init)
+    }
     static var kinds: [TermKind] { all.map(\.kind) }
 }
 
@@ -138,12 +144,15 @@ public struct LossBreakdown: Sendable, Equatable {
     public func term(_ kind: TermKind, layer: String? = nil) -> TermValue? {
         terms.first { $0.kind == kind && (layer == nil || $0.layer == layer) }
     }
-    /// The kinds present, in the registry's order.
-    public var kinds: [TermKind] { LossTerms.kinds.filter { k in terms.contains { $0.kind == k } } }
-    /// The kinds a configuration's loss has, in the registry's order.
-    static func kinds(of c: LossConfiguration) -> [TermKind] {
-        let specs = c.terms
-        return LossTerms.kinds.filter { k in specs.contains { $0.kind == k } }
+    /// The kinds present, in the registry's order, then the learner's own terms in theirs.
+    public var kinds: [TermKind] { Self.ordered(terms.map(\.kind)) }
+    /// The kinds a configuration's loss has, in the same order.
+    static func kinds(of c: LossConfiguration) -> [TermKind] { ordered(c.terms.map(\.kind)) }
+
+    private static func ordered(_ present: [TermKind]) -> [TermKind] {
+        var out = LossTerms.kinds.filter(present.contains)
+        for k in present where !out.contains(k) { out.append(k) }
+        return out
     }
 
     public var contentTotal: Double { weighted(.content) }
@@ -169,12 +178,14 @@ public enum TermSelection: Equatable, Sendable {
     }
 
     /// "total", a kind ("style"), or a kind at one layer ("style:block1_conv1").
-    public static func parse(_ text: String) throws -> TermSelection {
+    /// `configuration` adds its own terms (`loss add`) to the kinds.
+    public static func parse(_ text: String, configuration: LossConfiguration? = nil) throws -> TermSelection {
         if text == "total" { return .total }
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         let kind = TermKind(rawValue: parts.first ?? "")
-        guard LossTerms.named(kind) != nil else {
-            let names = ["total"] + LossTerms.kinds.map(\.rawValue)
+        let custom = configuration?.customTerms.map(\.name) ?? []
+        guard LossTerms.named(kind) != nil || (custom.contains(kind.rawValue) && parts.count == 1) else {
+            let names = ["total"] + LossTerms.kinds.map(\.rawValue) + custom
             throw UsageError("--term is \(names.joined(separator: ", ")) or KIND:LAYER; got '\(text)'")
         }
         return .kind(kind, layer: parts.count == 2 ? parts[1] : nil)

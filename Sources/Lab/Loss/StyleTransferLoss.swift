@@ -32,11 +32,12 @@ public struct StyleTransferLoss {
             let outputs = Dictionary(uniqueKeysWithValues: c.layers.map { ($0, acts.outputs[$0]!) })
             let context = TermContext(image: combination, outputs: outputs, targets: targets, configuration: c, compute: compute)
             for spec in c.terms {
-                guard let kind = LossTerms.named(spec.kind) else { throw TransferError.unknownTerm(spec.kind.rawValue) }
+                guard let kind = LossTerms.named(spec.kind, in: c) else { throw TransferError.unknownTerm(spec.kind.rawValue) }
                 let wanted = term?.includes(spec) ?? false
                 let result = try kind.evaluate(spec, context, gradientWeight: wanted ? spec.weight : nil)
                 breakdown.terms.append(TermValue(spec, raw: result.raw))
                 if let layer = spec.layer { layerGradients[layer, default: []] += result.layerGradients }
+                for (layer, parts) in result.gradientsAtLayers { layerGradients[layer, default: []] += parts }
                 if let g = result.imageGradient { imageGradients.append(g) }
             }
         }

@@ -76,7 +76,7 @@ extension Shell {
             try arity(4, "expect term NAME OP X")
             let b = try s().evaluate(gradientOf: nil).breakdown
             // A kind's raw sum ("style"), or one term ("style:block1_conv1", "content:block5_conv2").
-            guard case .kind(let kind, let layer) = try TermSelection.parse(p[1]) else {
+            guard case .kind(let kind, let layer) = try TermSelection.parse(p[1], configuration: s().configuration.loss) else {
                 throw UsageError("expect term KIND or KIND:LAYER; expect loss for the total")
             }
             let terms = b.terms.filter { $0.kind == kind && (layer == nil || $0.layer == layer) }
@@ -123,8 +123,40 @@ extension Shell {
                 )
             }
             say(String(format: "ok: the loss went from %.6g to %.6g", first, last))
+        case "close":
+            try expectClose()
         default:
-            throw UsageError("expect output|loss|term|value|iteration|shape|decreasing|error")
+            throw UsageError("expect output|loss|term|value|iteration|shape|decreasing|close|error")
         }
+    }
+}
+
+extension Shell {
+    /// `expect close A B [± R]`: two expressions of one shape whose values agree, ‖A − B‖ ≤ R ‖B‖
+    /// (R = 1e-4 unless given): a learner's own Gram matrix against `gram`, a loss by hand against
+    /// the built-in.
+    func expectClose() throws {
+        var text = expressionText(after: "expect").trimmingCharacters(in: .whitespaces).dropFirst("close".count)
+        var tolerance = 1e-4
+        if let r = text.range(of: "±", options: .backwards) {
+            let t = text[r.upperBound...].trimmingCharacters(in: .whitespaces)
+            guard let v = Double(t), v.isFinite, v >= 0 else { throw UsageError("± needs a relative tolerance, a number ≥ 0; got '\(t)'") }
+            tolerance = v
+            text = text[..<r.lowerBound]
+        }
+        let (a, b) = try parseTwoExpressions(String(text))
+        let x = try evaluateExpression(try expanded(a)), y = try evaluateExpression(try expanded(b))
+        let what = "\(a.text) and \(b.text)"
+        guard x.shape == y.shape else {
+            throw ExpectationFailed(message: "\(what) differ in shape: \(describe(x.shape)) and \(describe(y.shape))")
+        }
+        let diff = zip(x.data, y.data).reduce(0.0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        let norm = y.data.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+        let relative = diff / max(norm, 1e-300)
+        measured("close.relative", relative)
+        guard relative <= tolerance, relative.isFinite else {
+            throw ExpectationFailed(message: String(format: "%@ are not close: ‖A − B‖/‖B‖ = %.3g > %.3g", what as NSString, relative, tolerance))
+        }
+        say(String(format: "ok: %@ agree, %@, ‖A − B‖/‖B‖ = %.2g", what as NSString, describe(x.shape) as NSString, relative))
     }
 }

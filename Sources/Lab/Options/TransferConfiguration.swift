@@ -87,4 +87,6 @@ struct TargetKey: Equatable {
     var styleLoss: StyleLossKind
     var styleColors: ColorMatching
     var imagesVersion: Int
+    /// The learner's own terms: their constant parts are computed with the targets.
+    var customTerms: [CustomTermDefinition] = []
 }

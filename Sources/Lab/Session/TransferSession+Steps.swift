@@ -112,6 +112,15 @@ extension TransferSession {
     // MARK: - Loss and gradient
 
     /// Every term at the current image, and the gradient of `term` (nil: none).
+    /// The loss at another image of the same shape (the session does not change).
+    public func evaluate(at image: Tensor, gradientOf term: TermSelection? = nil) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
+        guard let combination else { throw SessionError.needsContent }
+        guard image.shape == combination.shape else {
+            throw SessionError.invalid("the loss takes an image of the working shape \(combination.shape); got \(image.shape)")
+        }
+        return try loss.evaluate(image, targets: try targets(), gradientOf: term, compute)
+    }
+
     public func evaluate(gradientOf term: TermSelection? = .total) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
         guard let combination else { throw SessionError.needsContent }
         let loss = self.loss

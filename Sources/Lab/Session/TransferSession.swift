@@ -198,7 +198,11 @@ public final class TransferSession: @unchecked Sendable {
         for name in c.loss.weights.keys where LossTerms.named(TermKind(rawValue: name)) == nil {
             throw SessionError.invalid("no loss term of kind '\(name)' to weigh")
         }
-        for w in Array(c.loss.weights.values) + c.loss.styleLayers.map(\.weight) {
+        var names = Set(LossTerms.kinds.map(\.rawValue) + ["total"])
+        for t in c.loss.customTerms where !names.insert(t.name).inserted {
+            throw SessionError.invalid("a loss term named '\(t.name)' already exists")
+        }
+        for w in Array(c.loss.weights.values) + c.loss.styleLayers.map(\.weight) + c.loss.customTerms.map(\.weight) {
             guard w.isFinite, w >= 0 else { throw SessionError.invalid("weights must be finite and ≥ 0, got \(w)") }
         }
         guard !c.loss.layers.isEmpty else { throw SessionError.invalid("the loss needs at least one content or style layer") }
@@ -278,7 +282,7 @@ public final class TransferSession: @unchecked Sendable {
         let key = TargetKey(
             termKinds: LossBreakdown.kinds(of: c.loss), contentLayers: c.loss.contentLayers, styleLayers: c.loss.styleLayers.map(\.name),
             pooling: c.loss.pooling, rows: c.rows, resize: c.resize, styleScale: c.styleScale,
-            styleLoss: c.loss.styleLoss, styleColors: c.styleColors, imagesVersion: state.imagesVersion)
+            styleLoss: c.loss.styleLoss, styleColors: c.styleColors, imagesVersion: state.imagesVersion, customTerms: c.loss.customTerms)
         if let cached = cachedTargets, cached.key == key { return cached.targets }
         // A loss without style layers (a content reconstruction) needs no style image.
         let inputs =

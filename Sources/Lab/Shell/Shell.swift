@@ -60,6 +60,8 @@ public final class Shell: @unchecked Sendable {
     var cellOutput: String? = nil
     /// Values the last commands measured, by name (`values` lists them; `expect value NAME OP X` checks one).
     public internal(set) var measurements: [String: Double] = [:]
+    /// The learner's named values (`let NAME = EXPR`), and `ans`, the last one printed.
+    var bindings: [String: Binding] = [:]
     /// The learner's guesses (`guess NAME X`), shown beside the measurement by `reveal NAME`.
     var guesses: [String: Double] = [:]
 
@@ -159,7 +161,10 @@ public final class Shell: @unchecked Sendable {
         do { words = try tokenize(line) } catch { return fail("\(error)") }
         guard let name = words.first else { return .ok }
         if name.hasPrefix("#") { return .ok }
-        guard let command = CommandTable.find(name) else {
+        var found = CommandTable.find(name)
+        // A line that is an expression prints its value (`F @ F.T`, `content - style`).
+        if isExpressionLine(line, firstWord: name, isCommand: found != nil) { found = CommandTable.find("print") }
+        guard let command = found else {
             let near = CommandTable.nearest(to: name)
             return fail("unknown command '\(name)'" + (near.isEmpty ? "" : " (did you mean \(near.joined(separator: " or "))?)") + "; type help")
         }

@@ -10,7 +10,7 @@ enum Completion: Sendable { case none, files, layers, commands, words([String]) 
 
 /// The topics `help` lists commands under; each is one file of Commands/.
 enum Topic: String, CaseIterable, Sendable {
-    case images, network, loss, optimise, settings, lessons, session
+    case images, network, loss, compute, optimise, settings, lessons, session
 }
 
 /// One shell command: everything about it in one place, so help cannot drift from behaviour.
@@ -48,6 +48,7 @@ enum CommandTable {
         case .images: return images
         case .network: return network
         case .loss: return loss
+        case .compute: return compute
         case .optimise: return optimise
         case .settings: return settings
         case .lessons: return lessons

@@ -38,11 +38,16 @@ extension CommandTable {
                     }.joined(separator: ", "))
         },
         Command(
-            name: "show", topic: .images, summary: "draw images side by side, captioned: content, style, result or files",
-            usage: "show content|style|result|FILE …", example: "show content style result",
+            name: "show", topic: .images, summary: "draw images side by side, captioned: content, style, result or files; or an expression's value",
+            usage: "show content|style|result|FILE … | show EXPR", example: "show content style result",
             completes: .words(TransferSession.imageNames)
         ) { shell, a in
             guard !a.positional.isEmpty else { throw UsageError("show needs what to show") }
+            // Not names or files: an expression (show gram(feat(block1_conv1)), show content - style).
+            let known = a.positional.allSatisfy { TransferSession.imageNames.contains($0) || FileManager.default.fileExists(atPath: $0) }
+            if !known, let e = try? parseExpression(shell.expressionText(after: "show")), e.names != [e.text] {
+                return try shell.showValue(shell.expressionText(after: "show"))
+            }
             guard a.positional.count <= 6 else { throw UsageError("show draws at most 6 images side by side") }
             let s = try shell.session()
             let images: [(String, RGBImage)] = try a.positional.map { what in

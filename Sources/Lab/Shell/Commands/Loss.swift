@@ -7,14 +7,40 @@ import Kernels
 extension CommandTable {
     static let loss: [Command] = [
         Command(
-            name: "loss", topic: .loss, summary: "every loss term at the current image, raw and weighted",
-            usage: "loss", example: "loss"
-        ) { shell, _ in
+            name: "loss", topic: .loss,
+            summary: "every loss term at the current image, raw and weighted; loss add NAME = EXPR [--weight W] adds your own",
+            usage: "loss | loss add NAME = EXPR [--weight W] | loss remove NAME | loss weight NAME W",
+            example: "loss add mine = sum((gram(feat(block2_conv1)) - gram(feat(block2_conv1, style)))^2) / (36 * numel(content[0])^2)",
+            completes: .words(["add", "remove", "weight"] + expressionWords), rawArguments: true
+        ) { shell, a in
             let s = try shell.session()
+            switch a.positional.first {
+            case nil: break
+            case "add": return try shell.addLossTerm(shell.expressionText(after: "loss").trimmingCharacters(in: .whitespaces).dropFirst(3))
+            case "remove":
+                guard a.positional.count == 2 else { throw UsageError("loss remove NAME") }
+                let name = a.positional[1]
+                guard s.configuration.loss.customTerms.contains(where: { $0.name == name }) else {
+                    throw UsageError("no term of your own named '\(name)'" + shell.ownTermsList(s))
+                }
+                try s.configure { $0.loss.customTerms.removeAll { $0.name == name } }
+                return shell.say("removed the term \(name)")
+            case "weight":
+                guard a.positional.count == 3, let w = Double(a.positional[2]), w.isFinite, w >= 0 else {
+                    throw UsageError("loss weight NAME W, W a number ≥ 0")
+                }
+                let name = a.positional[1]
+                guard let i = s.configuration.loss.customTerms.firstIndex(where: { $0.name == name }) else {
+                    throw UsageError("no term of your own named '\(name)'" + shell.ownTermsList(s) + " (set --KIND-weight weighs the built-in ones)")
+                }
+                try s.configure { $0.loss.customTerms[i].weight = w }
+                return shell.say("\(name) now weighs \(NDArray.number(w))")
+            default: throw UsageError("loss takes add, remove or weight, or nothing")
+            }
             let b = try s.evaluate(gradientOf: nil).breakdown
             shell.say("term                     raw          weight       weighted")
             for t in b.terms {
-                let label = t.layer.map { pad(t.kind.rawValue, 7) + " " + $0 } ?? LossTerms.named(t.kind)?.title ?? t.kind.rawValue
+                let label = t.layer.map { pad(t.kind.rawValue, 7) + " " + $0 } ?? LossTerms.named(t.kind)?.title ?? "\(t.kind.rawValue) (yours)"
                 shell.say(String(format: "%@ %12.5g  %11.4g  %12.5g", pad(label, 24) as NSString, t.raw, t.weight, t.weighted))
                 // Named as `expect term` and `grad --term` name them: KIND:LAYER, or KIND for a term on the image.
                 shell.measured("raw.\(t.name)", t.raw)
@@ -32,12 +58,12 @@ extension CommandTable {
         },
         Command(
             name: "grad", topic: .loss, summary: "the gradient of the loss (or one term) with respect to the image",
-            usage: "grad [--term " + (["total"] + LossTerms.kinds.map(\.rawValue)).joined(separator: "|") + "|KIND:LAYER]",
+            usage: "grad [--term " + (["total"] + LossTerms.kinds.map(\.rawValue)).joined(separator: "|") + "|KIND:LAYER|YOURS]",
             example: "grad --term style:block1_conv1",
             options: ["term"]
         ) { shell, a in
             let s = try shell.session()
-            let term = try TermSelection.parse(a.value("term") ?? "total")
+            let term = try TermSelection.parse(a.value("term") ?? "total", configuration: s.configuration.loss)
             if case .kind(let kind, let layer?) = term, !s.configuration.loss.terms.contains(where: { $0.kind == kind && $0.layer == layer }) {
                 let names = s.configuration.loss.terms.filter { $0.kind == kind }.compactMap(\.layer).joined(separator: ", ")
                 throw UsageError("\(layer) is not one of the loss's \(kind) layers (\(names))")
@@ -52,8 +78,8 @@ extension CommandTable {
         },
         Command(
             name: "gradcheck", topic: .loss, summary: "check the gradient against finite differences (float64, slow: use small sizes)",
-            usage: "gradcheck [--pixels C,Y,X;C,Y,X…] [--step H]", example: "gradcheck --pixels 0,10,10;2,5,30",
-            options: ["pixels", "step"]
+            usage: "gradcheck [--pixels C,Y,X;C,Y,X…] [--step H] [--term TERM]", example: "gradcheck --pixels 0,10,10;2,5,30",
+            options: ["pixels", "step", "term"]
         ) { shell, a in
             let s = try shell.session()
             guard let size = s.workingSize else { throw SessionError.needsContent }
@@ -69,8 +95,9 @@ extension CommandTable {
                 }
             }
             let h = try a.double("step") ?? 1e-3
+            let term = try TermSelection.parse(a.value("term") ?? "total", configuration: s.configuration.loss)
             shell.say("pixel (c, y, x)     analytic (float32)   numeric (float64, h=\(h))   relative error")
-            let results = try s.gradientCheck(pixels: pixels, step: h, shouldStop: { shell.interruption.isSet })
+            let results = try s.gradientCheck(pixels: pixels, step: h, term: term, shouldStop: { shell.interruption.isSet })
             for r in results {
                 shell.say(
                     String(format: "(%d, %3d, %3d)     %18.8g   %18.8g           %.2e", r.channel, r.y, r.x, r.analytic, r.numeric, r.relativeError))
@@ -86,4 +113,51 @@ extension CommandTable {
                         : "suspicious: a relative error this large means a wrong gradient or a step h too large or small"))
         },
     ]
+}
+
+extension Shell {
+    /// `loss add NAME = EXPR [--weight W]`: a term of the learner's own, kept as text.
+    func addLossTerm(_ text: Substring) throws {
+        var body = String(text)
+        var weight = 1.0
+        if let r = body.range(of: "--weight", options: .backwards) {
+            let w = body[r.upperBound...].trimmingCharacters(in: .whitespaces)
+            guard let v = Double(w), v.isFinite, v >= 0 else { throw UsageError("--weight is a number ≥ 0; got '\(w)'") }
+            weight = v
+            body = String(body[..<r.lowerBound])
+        }
+        guard let eq = body.firstIndex(of: "=") else { throw UsageError("loss add NAME = EXPR [--weight W]") }
+        let name = body[..<eq].trimmingCharacters(in: .whitespaces)
+        try checkNewName(name)
+        let s = try session()
+        guard !(LossTerms.kinds.map(\.rawValue) + ["total"]).contains(name) else {
+            throw UsageError("'\(name)' is a built-in term's name; choose another")
+        }
+        guard !s.configuration.loss.customTerms.contains(where: { $0.name == name }) else {
+            throw UsageError("you already have a term named '\(name)' (loss remove \(name) first, or loss weight \(name) W)")
+        }
+        // Lets are written out (the term follows the image); a measurement is a number.
+        var e = try expanded(parseExpression(String(body[body.index(after: eq)...])))
+        e = e.substituting { n in measurements[n].map { Expr.number($0) } }
+        for n in e.names where !["content", "style", "result"].contains(n) {
+            throw ExpressionError("a loss term reads content, style, result, feat(…) and numbers; '\(n)' is none of these")
+        }
+        guard CustomTermDefinition.dependsOnImage(e) else {
+            throw ExpressionError("this term does not depend on the image (it reads no feat(LAYER) and no result): its gradient would be 0")
+        }
+        let definition = try CustomTermDefinition(name: name, expression: e.text, weight: weight)
+        try s.configure { $0.loss.customTerms.append(definition) }
+        // Evaluated once now, so a term that is not one number is refused here, not at the next step.
+        let b = try s.evaluate(gradientOf: nil).breakdown
+        guard let t = b.term(TermKind(rawValue: name)) else { throw SessionError.invalid("the term \(name) was not evaluated") }
+        measured("raw.\(name)", t.raw)
+        measured("weighted.\(name)", t.weighted)
+        say("added \(name) = \(definition.expression)")
+        say(String(format: "raw %.6g × weight %@ = %.6g (of a total %.6g)", t.raw, NDArray.number(weight) as NSString, t.weighted, b.total))
+    }
+
+    func ownTermsList(_ s: TransferSession) -> String {
+        let names = s.configuration.loss.customTerms.map(\.name)
+        return names.isEmpty ? " (you have none: loss add NAME = EXPR)" : " (yours: \(names.joined(separator: ", ")))"
+    }
 }
