@@ -66,8 +66,9 @@ extension Shell {
     func isExpressionLine(_ line: String, firstWord: String, isCommand: Bool) -> Bool {
         let rest = line.trimmingCharacters(in: .whitespaces).dropFirst(firstWord.count).trimmingCharacters(in: .whitespaces)
         if isCommand {
-            guard ExpressionImages.names.contains(firstWord), let c = rest.first else { return false }
-            return "+*/^@<>=!.[".contains(c) || rest.hasPrefix("- ")
+            // An operator and a space: `content - style`, not `content /path/to.png`.
+            guard ExpressionImages.names.contains(firstWord) else { return false }
+            return rest.range(of: #"^([-+*/^@<>]|\*\*|[<>=!]=)\s"#, options: .regularExpression) != nil
         }
         guard let e = try? parseExpression(line) else {
             // A line that starts like an expression gets the expression's error, not "unknown command".
