@@ -65,8 +65,10 @@ enum Fuzz {
             _ = try? Lesson(path: "fuzz.md", markdown: text)
         case "shell":
             // Relative paths only (the scratch folder), no lesson navigation (it reads real files).
+            // A "/" between words is division (`sum(x) / 2`); one that starts a word is a path.
             let line = String(decoding: data.prefix(200), as: UTF8.self)
-            guard !line.contains("/"), !line.contains(".."), !line.contains("\n") else { return }
+            let absolute = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).contains { $0.hasPrefix("/") && $0.count > 1 }
+            guard !absolute, !line.contains("~"), !line.contains(".."), !line.contains("\n") else { return }
             // A learner stops a long run with Ctrl-C (`run 4666666` is a fine command): so does the
             // fuzzer, after 2 s, through the same flag — it must end cleanly with the state intact.
             let ctrlC = DispatchWorkItem { shell.interruption.interrupt() }

@@ -94,6 +94,20 @@ final class Evaluation {
 }
 
 enum ExpressionFunctions {
+    /// The language on one screen: names, operators, functions (from the table).
+    static var help: String {
+        let width = all.map(\.usage.count).max()! + 2
+        let lines = [
+            "values are arrays of float64 (up to 4 axes; a scalar has none), with NumPy's broadcasting",
+            "names:     content, style, result (as VGG19 sees them, (3, H, W)), your lets, ans, measured values (raw.tv)",
+            "operators: + - * / ^ (or **)  @ (matrix product)  < <= > >= == != (masks of 0 and 1)  -X",
+            "postfix:   X.T (axes reversed)  X[i, a:b, ::s] (NumPy's slicing; negative counts from the end)",
+            "a let keeps its value; a loss term (loss add) reads the definitions, so it follows the image",
+            "functions:",
+        ]
+        return (lines + all.map { "  " + pad($0.usage, width) + $0.summary }).joined(separator: "\n")
+    }
+
     static func named(_ name: String) -> ExpressionFunction? { all.first { $0.name == name } }
 
     private static func elementwise(_ name: String, _ summary: String) -> ExpressionFunction {

@@ -58,7 +58,8 @@ enum ExpressionLimits {
 // MARK: - Tokens
 
 enum Token: Equatable {
-    case number(Double), string(String), name(String), symbol(String), end
+    /// `call` is a name with "(" right after it: `f(x)` calls, `f (x)` is two things (`expect close a (b)`).
+    case number(Double), string(String), name(String), call(String), symbol(String), end
 }
 
 func tokenizeExpression(_ text: String) throws -> [Token] {
@@ -92,7 +93,13 @@ func tokenizeExpression(_ text: String) throws -> [Token] {
         } else if isNameStart(u) {
             var j = i
             while j < s.count, isNameStart(s[j]) || isDigit(s[j]) { j += 1 }
-            tokens.append(.name(String(String.UnicodeScalarView(s[i..<j]))))
+            let name = String(String.UnicodeScalarView(s[i..<j]))
+            if j < s.count, s[j] == "(" {
+                tokens.append(.call(name))
+                j += 1
+            } else {
+                tokens.append(.name(name))
+            }
             i = j
         } else if u == "\"" || u == "'" {
             var j = i + 1
@@ -154,6 +161,7 @@ struct ExpressionParser {
         case .number(let v): return "'\(NDArray.number(v))'"
         case .string(let s): return "\"\(s)\""
         case .name(let n): return "'\(n)'"
+        case .call(let n): return "'\(n)('"
         case .symbol(let s): return "'\(s)'"
         case .end: return "the end of the line"
         }
@@ -273,8 +281,8 @@ struct ExpressionParser {
         switch advance() {
         case .number(let v): return .number(v)
         case .string(let s): return .string(s)
-        case .name(let n):
-            guard accept("(") else { return .name(n) }
+        case .name(let n): return .name(n)
+        case .call(let n):
             var args: [Expr] = []
             if !accept(")") {
                 repeat {

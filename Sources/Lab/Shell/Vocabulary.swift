@@ -8,6 +8,8 @@ import Kernels
 public enum Vocabulary {
     /// Values that probe the parsers' edges, beside the words.
     static let probes = [",", ":", ":pre", ";", "-1", "0", "1e300", "nan", "noise:", "=", "±"]
+        // The expression language's operators and punctuation.
+        + ["@", "^", "**", ".T", "[", "]", "(", ")", "::", "==", "<=", "axis=", "\"", " / "]
 
     public static var words: [String] {
         var w = Set<String>(probes)

@@ -28,6 +28,7 @@ extension CommandTable {
                     shell.say(TransferOptions.help)
                     shell.say(Shell.startingDescription)
                 }
+                if c.topic == .compute || c.name == "loss" { shell.say(ExpressionFunctions.help) }
                 return
             }
             for topic in Topic.allCases {
