@@ -145,7 +145,7 @@ extension Shell {
             text = text[..<r.lowerBound]
         }
         let (a, b) = try parseTwoExpressions(String(text))
-        let x = try evaluateExpression(try expanded(a)), y = try evaluateExpression(try expanded(b))
+        let x = try evaluateExpression(a), y = try evaluateExpression(b)
         let what = "\(a.text) and \(b.text)"
         guard x.shape == y.shape else {
             throw ExpectationFailed(message: "\(what) differ in shape: \(describe(x.shape)) and \(describe(y.shape))")

@@ -30,9 +30,10 @@ extension CommandTable {
             }
             let name = text[..<eq].trimmingCharacters(in: .whitespaces)
             try shell.checkNewName(name)
-            let expression = try shell.expanded(parseExpression(String(text[text.index(after: eq)...])))
-            let value = try shell.evaluateExpression(expression)
-            shell.bindings[name] = Binding(expression: expression, value: value)
+            // Its value now (the names it reads by their values), and its definition written out for `loss add`.
+            let parsed = try parseExpression(String(text[text.index(after: eq)...]))
+            let value = try shell.evaluateExpression(parsed)
+            shell.bindings[name] = Binding(expression: try shell.expanded(parsed), value: value)
             shell.say(value.summary(name: name))
         },
         Command(
@@ -43,9 +44,9 @@ extension CommandTable {
         ) { shell, _ in
             let text = shell.expressionText(after: "print")
             guard !text.trimmingCharacters(in: .whitespaces).isEmpty else { throw UsageError("print what?") }
-            let expression = try shell.expanded(parseExpression(text))
-            let value = try shell.evaluateExpression(expression)
-            shell.bindings["ans"] = Binding(expression: expression, value: value)
+            let parsed = try parseExpression(text)
+            let value = try shell.evaluateExpression(parsed)
+            shell.bindings["ans"] = Binding(expression: try shell.expanded(parsed), value: value)
             if value.count == 1 { shell.measured("ans", value.scalar) }
             shell.say(value.summary())
         },
@@ -114,7 +115,7 @@ extension Shell {
     /// Draws a value: an image (3, H, W) as VGG19 sees it, other (C, H, W) as a grid of channels, a
     /// matrix as a heat map.
     func showValue(_ text: String) throws {
-        let e = try expanded(parseExpression(text))
+        let e = try parseExpression(text)
         let v = try evaluateExpression(e)
         let caption = e.text
         let name = "expr"
