@@ -7,7 +7,8 @@ import Kernels
 /// completion to.
 public enum Vocabulary {
     /// Values that probe the parsers' edges, beside the words.
-    static let probes = [",", ":", ":pre", ";", "-1", "0", "1e300", "nan", "noise:", "=", "±"]
+    static let probes =
+        [",", ":", ":pre", ";", "-1", "0", "1e300", "nan", "noise:", "=", "±"]
         // The expression language's operators and punctuation.
         + ["@", "^", "**", ".T", "[", "]", "(", ")", "::", "==", "<=", "axis=", "\"", " / "]
 
