@@ -32,7 +32,11 @@ let package = Package(
         // libchafa: pictures in the terminal as kitty, iTerm2 or sixel graphics (glib kept inside the shim).
         .systemLibrary(name: "Chafa", pkgConfig: "chafa", providers: [.apt(["libchafa-dev"])]),
         .target(name: "CChafa", dependencies: ["Chafa"]),
-        .target(name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals", "CCairo", "CChafa"], swiftSettings: nativeCPU + testable),
+        // The Jupyter kernel: ZeroMQ sockets and OpenSSL's HMAC-SHA256, behind a small shim.
+        .target(name: "CJupyter", linkerSettings: [.linkedLibrary("zmq"), .linkedLibrary("crypto")]),
+        .target(
+            name: "Lab", dependencies: ["Kernels", "CImageIO", "CSignals", "CCairo", "CChafa", "CJupyter"],
+            swiftSettings: nativeCPU + testable),
         // GNU readline (line editing, history, completion) for the interactive shell only.
         .target(name: "CLineEdit", dependencies: ["CSignals"], linkerSettings: [.linkedLibrary("readline")]),
         .executableTarget(

@@ -201,10 +201,22 @@ public struct WassersteinTarget: Sendable {
     public var root: [Double]
     public var shift: Double
     public var constant: Double
+    /// For the exact value: the statistics, and Σt = L Lᵀ.
+    public var statistics: GaussianStatistics
+    public var cholesky: [Double]
 
     public init(_ s: GaussianStatistics, _ compute: Compute) {
         let c = s.channels
         channels = c
+        statistics = s
+        // Σt carries εI, so it is positive definite; should rounding say otherwise, a little more ε.
+        var jittered = s.covariance
+        var l = choleskyLower(jittered, n: c)
+        while l == nil {
+            for i in 0..<c { jittered[i * c + i] += featureStatisticsEpsilon }
+            l = choleskyLower(jittered, n: c)
+        }
+        cholesky = l!
         mean = s.mean
         (root, shift) = wassersteinRoot(s.covariance, n: c, compute)
         let product = matrixProduct(c, compute)
@@ -302,7 +314,7 @@ public func wassersteinLossReference<T: BinaryFloatingPoint>(
 public func wassersteinStyleLoss(
     _ x: Tensor, weights: [Float]?, target: WassersteinTarget,
     wantGradient: Bool, _ compute: Compute
-) throws -> (loss: Double, gradient: Tensor?) {
+) throws -> (loss: Double, gradient: Tensor?, exact: Double) {
     let s = try requireCHW(x, "Wasserstein style loss input")
     let c = s.c, m = s.h * s.w
     guard target.channels == c else { throw KernelError.shape("Wasserstein loss: target has \(target.channels) channels, features \(c)") }
@@ -328,7 +340,8 @@ public func wassersteinStyleLoss(
         trace += covariance[i * c + i] - 2 * b.root[i * c + i]
     }
     let loss = meanTerm / C + trace / C
-    guard wantGradient else { return (loss, nil) }
+    let exact = wassersteinExact(mean: mean, covariance: covariance, target: target.statistics, targetCholesky: target.cholesky)
+    guard wantGradient else { return (loss, nil, exact) }
     // dL/dΣ = (I − A B⁻¹ A)/C, B = (AΣA + δI)^½; the Gram backward gives (dΣ + dΣᵀ) Fc = 2 dΣ Fc, i.e. √p_m · 2 dΣ (f_m − μ).
     let transport = product(product(target.root, b.inverseRoot), target.root)
     var dSigma = [Float](repeating: 0, count: c * c)
@@ -338,7 +351,7 @@ public func wassersteinStyleLoss(
         let dMu = 2 * (mean[a] - target.mean[a]) / C
         for i in 0..<m { gradient[a * m + i] = gradient[a * m + i] * rootP[i] + Float(p[i] * dMu) }
     }
-    return (loss, Tensor(validShape: x.shape, data: gradient))
+    return (loss, Tensor(validShape: x.shape, data: gradient), exact)
 }
 
 /// The statistics of x (C, H, W) under position weights, the long sums as a GEMM (the reference
@@ -355,4 +368,163 @@ public func gaussianStatistics(_ x: Tensor, weights: [Float]?, _ compute: Comput
     var covariance = try gramMatrix(Tensor(validShape: x.shape, data: centred), compute).data.map(Double.init)
     for i in 0..<c { covariance[i * c + i] += featureStatisticsEpsilon }
     return GaussianStatistics(channels: c, mean: mean, covariance: covariance, std: (0..<c).map { covariance[$0 * c + $0].squareRoot() })
+}
+
+// MARK: - The exact W2 value in float64 (what is printed; the shifted path above gives the gradient)
+//
+//   W2² / C = ‖μ − μt‖²/C + [tr Σ + tr Σt − 2 tr (Σt^½ Σ Σt^½)^½]/C
+//
+// without the shifts of the float32 path (which make the printed value ~2 % low at block2_conv1).
+// tr (Σt^½ Σ Σt^½)^½ = Σ √λ_i over the eigenvalues of Lᵀ Σ L, where Σt = L Lᵀ (Cholesky): Lᵀ Σ L is
+// similar to Σ Σt, and so to Σt^½ Σ Σt^½. The eigenvalues come from a Householder reduction to
+// tridiagonal form and the implicit QL iteration, in plain Double loops: O(C³), no eigenvectors.
+
+/// L with A = L Lᵀ, row-major, for a symmetric positive definite A; nil if A is not.
+public func choleskyLower(_ a: [Double], n: Int) -> [Double]? {
+    var l = [Double](repeating: 0, count: n * n)
+    for i in 0..<n {
+        for j in 0...i {
+            var s = a[i * n + j]
+            for k in 0..<j { s -= l[i * n + k] * l[j * n + k] }
+            if i == j {
+                guard s > 0 else { return nil }
+                l[i * n + i] = s.squareRoot()
+            } else {
+                l[i * n + j] = s / l[j * n + j]
+            }
+        }
+    }
+    return l
+}
+
+/// The eigenvalues of a symmetric n × n matrix (row-major), ascending.
+public func symmetricEigenvalues(_ matrix: [Double], n: Int) -> [Double] {
+    guard n > 1 else { return matrix }
+    var a = matrix
+    // Householder: A ← H A H, H = I − 2vvᵀ, zeroes column k below the subdiagonal.
+    //   p = A v, K = vᵀp, q = p − K v:  H A H = A − 2 v qᵀ − 2 q vᵀ   (on rows and columns k+1…)
+    var v = [Double](repeating: 0, count: n), q = v
+    for k in 0..<max(0, n - 2) {
+        var norm = 0.0
+        for i in (k + 1)..<n { norm += a[i * n + k] * a[i * n + k] }
+        norm = norm.squareRoot()
+        if norm == 0 { continue }
+        let alpha = a[(k + 1) * n + k] > 0 ? -norm : norm
+        var vNorm = 0.0
+        for i in (k + 1)..<n {
+            v[i] = a[i * n + k] - (i == k + 1 ? alpha : 0)
+            vNorm += v[i] * v[i]
+        }
+        vNorm = vNorm.squareRoot()
+        if vNorm == 0 { continue }
+        for i in (k + 1)..<n { v[i] /= vNorm }
+        var kk = 0.0
+        for i in (k + 1)..<n {
+            var p = 0.0
+            for j in (k + 1)..<n { p += a[i * n + j] * v[j] }
+            q[i] = p
+            kk += v[i] * p
+        }
+        for i in (k + 1)..<n { q[i] -= kk * v[i] }
+        for i in (k + 1)..<n {
+            let vi = 2 * v[i], qi = 2 * q[i]
+            for j in (k + 1)..<n { a[i * n + j] -= vi * q[j] + qi * v[j] }
+        }
+        a[(k + 1) * n + k] = alpha
+        a[k * n + k + 1] = alpha
+        for i in (k + 2)..<n {
+            a[i * n + k] = 0
+            a[k * n + i] = 0
+        }
+    }
+    var d = (0..<n).map { a[$0 * n + $0] }
+    var e = (0..<n).map { $0 < n - 1 ? a[($0 + 1) * n + $0] : 0 }
+    // Implicit QL with Wilkinson-like shifts on the tridiagonal (d, e).
+    for l in 0..<n {
+        var iterations = 0
+        while true {
+            var m = l
+            while m < n - 1 {
+                let dd = abs(d[m]) + abs(d[m + 1])
+                if abs(e[m]) <= 1e-15 * dd { break }
+                m += 1
+            }
+            if m == l || iterations == 100 { break }
+            iterations += 1
+            var g = (d[l + 1] - d[l]) / (2 * e[l])
+            var r = (g * g + 1).squareRoot()
+            g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r))
+            var s = 1.0, c = 1.0, p = 0.0
+            var i = m - 1
+            var deflated = false
+            while i >= l {
+                let f = s * e[i], b = c * e[i]
+                r = (f * f + g * g).squareRoot()
+                e[i + 1] = r
+                if r == 0 {
+                    d[i + 1] -= p
+                    e[m] = 0
+                    deflated = true
+                    break
+                }
+                s = f / r
+                c = g / r
+                g = d[i + 1] - p
+                r = (d[i] - g) * s + 2 * c * b
+                p = s * r
+                d[i + 1] = g + p
+                g = c * r - b
+                i -= 1
+            }
+            if deflated { continue }
+            d[l] -= p
+            e[l] = g
+            e[m] = 0
+        }
+    }
+    return d.sorted()
+}
+
+/// Lᵀ X L for row-major n × n matrices, L lower triangular: plain loops in Double.
+func congruence(_ x: [Double], lower l: [Double], n: Int) -> [Double] {
+    // XL first (L's zeros skipped), then Lᵀ(XL).
+    var xl = [Double](repeating: 0, count: n * n)
+    for i in 0..<n {
+        for k in 0..<n {
+            let xik = x[i * n + k]
+            if xik == 0 { continue }
+            for j in 0...k { xl[i * n + j] += xik * l[k * n + j] }
+        }
+    }
+    var out = [Double](repeating: 0, count: n * n)
+    for k in 0..<n {
+        for i in 0...k {
+            let lki = l[k * n + i]
+            if lki == 0 { continue }
+            for j in 0..<n { out[i * n + j] += lki * xl[k * n + j] }
+        }
+    }
+    // Symmetric in exact arithmetic: average away the rounding.
+    for i in 0..<n {
+        for j in 0..<i {
+            let m = (out[i * n + j] + out[j * n + i]) / 2
+            out[i * n + j] = m
+            out[j * n + i] = m
+        }
+    }
+    return out
+}
+
+/// The exact squared W2 distance per channel between N(μ, Σ) and the target N(μt, Σt) (Σ with the
+/// ε of the statistics, no shift): ‖μ − μt‖²/C + [tr Σ + tr Σt − 2 Σ √λ(Lᵀ Σ L)]/C, in Double.
+public func wassersteinExact(mean: [Double], covariance: [Double], target: GaussianStatistics, targetCholesky: [Double]) -> Double {
+    let c = target.channels
+    let eigen = symmetricEigenvalues(congruence(covariance, lower: targetCholesky, n: c), n: c)
+    var value = 0.0
+    for i in 0..<c {
+        let d = mean[i] - target.mean[i]
+        value += d * d + covariance[i * c + i] + target.covariance[i * c + i] - 2 * max(0, eigen[i]).squareRoot()
+    }
+    // A squared distance is ≥ 0; rounding at the target itself can leave −1e-12.
+    return max(0, value / Double(c))
 }

@@ -16,7 +16,9 @@ struct NSTLab: ParsableCommand {
         abstract: "NST Lab — neural style transfer (Gatys et al. 2015, as the Keras example computes it), one step at a time.",
         discussion: "With no subcommand, the interactive shell; inside it, `help` lists the commands.",
         version: NSTLabVersion.current,
-        subcommands: [ShellCommand.self, Transfer.self, Bench.self, Run.self, LessonCommand.self, VocabularyCommand.self],
+        subcommands: [
+            ShellCommand.self, Transfer.self, Bench.self, Run.self, LessonCommand.self, KernelCommand.self, Convert.self, VocabularyCommand.self,
+        ],
         defaultSubcommand: ShellCommand.self)
 }
 

@@ -128,6 +128,13 @@ struct ShellTests {
             if c.usage == c.name {
                 #expect(rest.isEmpty, "\(c.name) takes no arguments; its example '\(c.example)' gives some")
             }
+            if c.topic == .compute {
+                // An expression (after `NAME =` for let): it must parse.
+                var text = String(c.example.dropFirst(c.name.count))
+                if c.name == "let", let eq = text.firstIndex(of: "=") { text = String(text[text.index(after: eq)...]) }
+                #expect((try? parseExpression(text)) != nil, "\(c.name)'s example '\(c.example)' does not parse")
+                continue
+            }
             if c.rawArguments {
                 // The words reach the command unparsed; the first names one of the forms its usage lists.
                 let forms = c.usage.split(separator: " ").map(String.init)

@@ -75,8 +75,11 @@ enum Fuzz {
             DispatchQueue.global().asyncAfter(deadline: .now() + 2, execute: ctrlC)
             _ = shell.execute(line)
             ctrlC.cancel()
+        case "jupyter":
+            // The kernel's message decoder: frames, signatures, JSON.
+            JupyterWireFuzzing.exercise(data)
         default:
-            fatalError("set NST_FUZZ_TARGET to png, jpeg, safetensors, archive, lesson or shell")
+            fatalError("set NST_FUZZ_TARGET to png, jpeg, safetensors, archive, lesson, shell or jupyter")
         }
     }
 }

@@ -45,10 +45,12 @@ extension Shell {
 
     /// Runs a cell's text on the session: its commands in order, stopping at the first error as a
     /// script does (unless `stopOnError` is false), and at Ctrl-C. Consecutive text is one output.
-    public func run(cell text: String, stopOnError: Bool = true) -> CellResult {
+    /// `each` sees every output as it is made (a front end that streams them).
+    public func run(cell text: String, stopOnError: Bool = true, each: ((CellOutput) -> Void)? = nil) -> CellResult {
         var result = CellResult()
         let previous = cellRecorder
         cellRecorder = { output in
+            each?(output)
             if case .text(let more) = output, case .text(let text)? = result.outputs.last {
                 result.outputs[result.outputs.count - 1] = .text(text + more)
             } else {

@@ -47,10 +47,8 @@ extension Shell {
         }
         let notebook: [String: Any] = [
             "nbformat": 4, "nbformat_minor": 5, "cells": cells,
-            "metadata": [
-                "kernelspec": ["name": "nstlab", "display_name": "NST Lab", "language": "nstlab"],
-                "language_info": ["name": "nstlab", "file_extension": ".lab"],
-            ],
+            // The kernel that runs it again (lab kernel install): the same as lab convert writes.
+            "metadata": NotebookConversion.metadata,
         ]
         let data = try JSONSerialization.data(withJSONObject: notebook, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         try AtomicFile.write(data, to: path)

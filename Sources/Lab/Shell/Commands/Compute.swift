@@ -80,6 +80,15 @@ extension Shell {
         return true
     }
 
+    /// Whether a line prints a value (`print EXPR`, or a line that is an expression): a notebook
+    /// front end shows it as the cell's result.
+    public func printsValue(_ line: String) -> Bool {
+        let words = (try? tokenize(line)) ?? []
+        guard let first = words.first else { return false }
+        if first == "print" { return true }
+        return isExpressionLine(line, firstWord: first, isCommand: CommandTable.find(first) != nil)
+    }
+
     func checkNewName(_ name: String) throws {
         guard let first = name.unicodeScalars.first, first == "_" || CharacterSet.letters.contains(first),
             name.unicodeScalars.allSatisfy({ $0 == "_" || ($0.isASCII && CharacterSet.alphanumerics.contains($0)) })

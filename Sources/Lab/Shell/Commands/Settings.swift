@@ -58,6 +58,9 @@ extension CommandTable {
                 images          content \(s.contentPath ?? "none"); style \(styles.isEmpty ? "none" : styles)
                 memory          \(s.memoryEstimate()?.summary ?? "(no content yet)"); limit \(formatBytes(MemoryPolicy.limit))
                 """)
+            for t in s.configuration.loss.customTerms {
+                shell.say("your term       \(t.name) = \(t.expression)  (weight \(NDArray.number(t.weight)))")
+            }
         },
     ]
 }
