@@ -76,6 +76,21 @@ class KernelBehaviour(unittest.TestCase):
         self.assertEqual(results, ["6"])
         self.assertEqual(self.run_cell("expect iteration == 2")[0]["status"], "ok")
 
+    def test_run_shows_its_progress_in_place_and_then_its_loss(self):
+        self.load()
+        reply, outputs = self.run_cell("run 4 --every 1")
+        self.assertEqual(reply["status"], "ok")
+        shown = [o for o in outputs if o["msg_type"] == "display_data" and "transient" in o["content"]]
+        updates = [o for o in outputs if o["msg_type"] == "update_display_data"]
+        self.assertEqual(len(shown), 1, "one display for the progress")
+        display_id = shown[0]["content"]["transient"]["display_id"]
+        self.assertEqual(len(updates), 3)
+        self.assertTrue(all(u["content"]["transient"]["display_id"] == display_id for u in updates))
+        self.assertIn("iteration    4 ", updates[-1]["content"]["data"]["text/plain"])
+        plots = [o for o in outputs if o["msg_type"] == "display_data" and "image/png" in o["content"]["data"]]
+        self.assertEqual(len(plots), 1, "the loss plot at the end")
+        self.assertTrue(all("\\u001b" not in json.dumps(o["content"]) for o in outputs), "no terminal escapes")
+
     def test_a_failed_cell_stops_there_and_changes_nothing(self):
         self.load()
         reply, outputs = self.run_cell("set --size 5\nstep 1")

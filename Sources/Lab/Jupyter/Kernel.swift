@@ -179,6 +179,16 @@ public final class JupyterKernel: @unchecked Sendable {
                 publish(
                     "execute_result", ["execution_count": executionCount, "data": ["text/plain": text], "metadata": [String: Any]()], parent: parent)
             }
+            // After `run`: its loss curve, as the shell's terminal would have it at the end.
+            if command.hasPrefix("run "), !silent, r.commandsRun == 1, !r.failed || r.interrupted,
+                case .picture(let path, let caption, let width, _)? = try? shell.lossPlot(),
+                let png = FileManager.default.contents(atPath: path)
+            {
+                publish(
+                    "display_data",
+                    ["data": ["image/png": png.base64EncodedString(), "text/plain": caption], "metadata": ["image/png": ["width": width]]],
+                    parent: parent)
+            }
             if r.interrupted {
                 interrupted = true
                 break

@@ -238,6 +238,24 @@ public final class Shell: @unchecked Sendable {
         drawInTerminal(image)
     }
 
+    /// A picture already written to `path`: recorded for notebooks and front ends, and drawn.
+    func showSaved(_ image: RGBImage, path: String, caption: String) {
+        capturedPictures.append(path)
+        cellRecorder?(.picture(path: path, caption: caption, width: image.width, height: image.height))
+        drawInTerminal(image)
+    }
+
+    /// The loss so far as a plot, written under the output folder (a front end shows it after `run`).
+    public func lossPlot() throws -> CellOutput? {
+        guard let s = loadedSession, s.history.count >= 2 else { return nil }
+        let markers = s.events.filter { $0.iteration > 0 }.map { (x: $0.iteration + 1, label: $0.label) }
+        let plot = Pictures.plot([("total", s.history.map(\.total))], title: "loss — \(s.history.count) iterations", markers: markers)
+        pictureCount += 1
+        let path = "\(outputDirectory)/\(String(format: "%03d", pictureCount))-loss.png"
+        try plot.savePNG(path)
+        return .picture(path: path, caption: "the loss, iteration by iteration", width: plot.width, height: plot.height)
+    }
+
     /// Draws a picture in the terminal as the `pictures` setting says, fitted to its current width.
     func drawInTerminal(_ image: RGBImage) {
         let mode = PictureMode.resolve(pictures, color: color, environment: ProcessInfo.processInfo.environment)

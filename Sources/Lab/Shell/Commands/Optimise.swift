@@ -182,7 +182,7 @@ extension CommandTable {
                 let plot = Pictures.plot(series, title: "loss terms, weighted — \(s.history.count) iterations", markers: markers)
                 try plot.savePNG(path)
                 savedPlot = path
-                shell.drawInTerminal(plot)
+                shell.showSaved(plot, path: path, caption: "loss terms, weighted")
             }
             if s.history.count > last { shell.say("the last \(last) of \(s.history.count) iterations (--last N for more)") }
             // A column per kind of term the loss has (content, style, tv, …), weighted.
