@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -132,6 +133,17 @@ class KernelBehaviour(unittest.TestCase):
         self.assertEqual(self.run_cell("expect iteration >= 3")[0]["status"], "ok")
         self.assertEqual(self.run_cell("expect iteration < 100000")[0]["status"], "ok")
         self.assertEqual(self.run_cell("step 1")[0]["status"], "ok", "the session goes on")
+
+    def test_sigint_interrupts_too(self):
+        self.load()
+        msg_id = self.kc.execute("run 100000 --every 1")
+        self.wait_for_output("iteration    2 ", 120)
+        os.kill(self.km.provisioner.process.pid, signal.SIGINT)
+        reply = self.kc.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=30)
+        self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
+        self.assertEqual(self.run_cell("step 1")[0]["status"], "ok", "the kernel goes on")
 
     def test_the_heartbeat_answers_during_a_long_run(self):
         self.load()
