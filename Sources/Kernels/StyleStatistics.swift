@@ -209,14 +209,18 @@ public struct WassersteinTarget: Sendable {
         let c = s.channels
         channels = c
         statistics = s
-        // Σt carries εI, so it is positive definite; should rounding say otherwise, a little more ε.
-        var jittered = s.covariance
-        var l = choleskyLower(jittered, n: c)
-        while l == nil {
-            for i in 0..<c { jittered[i * c + i] += featureStatisticsEpsilon }
+        // Σt carries εI, so it is positive definite; should rounding say otherwise, a little more ε
+        // (growing, a bounded number of times: statistics that are not numbers never factor, and
+        // then the exact value is not a number either).
+        var jitter = featureStatisticsEpsilon
+        var l = choleskyLower(s.covariance, n: c)
+        for _ in 0..<12 where l == nil {
+            var jittered = s.covariance
+            for i in 0..<c { jittered[i * c + i] += jitter }
             l = choleskyLower(jittered, n: c)
+            jitter *= 10
         }
-        cholesky = l!
+        cholesky = l ?? [Double](repeating: .nan, count: c * c)
         mean = s.mean
         (root, shift) = wassersteinRoot(s.covariance, n: c, compute)
         let product = matrixProduct(c, compute)
@@ -401,44 +405,57 @@ public func choleskyLower(_ a: [Double], n: Int) -> [Double]? {
 public func symmetricEigenvalues(_ matrix: [Double], n: Int) -> [Double] {
     guard n > 1 else { return matrix }
     var a = matrix
+    var d = [Double](repeating: 0, count: n), e = d
     // Householder: A ← H A H, H = I − 2vvᵀ, zeroes column k below the subdiagonal.
     //   p = A v, K = vᵀp, q = p − K v:  H A H = A − 2 v qᵀ − 2 q vᵀ   (on rows and columns k+1…)
-    var v = [Double](repeating: 0, count: n), q = v
-    for k in 0..<max(0, n - 2) {
-        var norm = 0.0
-        for i in (k + 1)..<n { norm += a[i * n + k] * a[i * n + k] }
-        norm = norm.squareRoot()
-        if norm == 0 { continue }
-        let alpha = a[(k + 1) * n + k] > 0 ? -norm : norm
-        var vNorm = 0.0
-        for i in (k + 1)..<n {
-            v[i] = a[i * n + k] - (i == k + 1 ? alpha : 0)
-            vNorm += v[i] * v[i]
+    // (unsafe pointers: the row loops vectorise; this runs at every step of the W2 loss)
+    a.withUnsafeMutableBufferPointer { a in
+        var v = [Double](repeating: 0, count: n), q = v
+        v.withUnsafeMutableBufferPointer { v in
+            q.withUnsafeMutableBufferPointer { q in
+                for k in 0..<max(0, n - 2) {
+                    let lo = k + 1
+                    var norm = 0.0
+                    for i in lo..<n { norm += a[i * n + k] * a[i * n + k] }
+                    norm = norm.squareRoot()
+                    if norm == 0 { continue }
+                    let alpha = a[lo * n + k] > 0 ? -norm : norm
+                    var vNorm = 0.0
+                    for i in lo..<n {
+                        v[i] = a[i * n + k] - (i == lo ? alpha : 0)
+                        vNorm += v[i] * v[i]
+                    }
+                    vNorm = vNorm.squareRoot()
+                    if vNorm == 0 { continue }
+                    for i in lo..<n { v[i] /= vNorm }
+                    var kk = 0.0
+                    for i in lo..<n {
+                        let row = a.baseAddress! + i * n
+                        var p = 0.0
+                        for j in lo..<n { p += row[j] * v[j] }
+                        q[i] = p
+                        kk += v[i] * p
+                    }
+                    for i in lo..<n { q[i] -= kk * v[i] }
+                    for i in lo..<n {
+                        let row = a.baseAddress! + i * n
+                        let vi = 2 * v[i], qi = 2 * q[i]
+                        for j in lo..<n { row[j] -= vi * q[j] + qi * v[j] }
+                    }
+                    a[lo * n + k] = alpha
+                    a[k * n + lo] = alpha
+                    for i in (k + 2)..<n {
+                        a[i * n + k] = 0
+                        a[k * n + i] = 0
+                    }
+                }
+            }
         }
-        vNorm = vNorm.squareRoot()
-        if vNorm == 0 { continue }
-        for i in (k + 1)..<n { v[i] /= vNorm }
-        var kk = 0.0
-        for i in (k + 1)..<n {
-            var p = 0.0
-            for j in (k + 1)..<n { p += a[i * n + j] * v[j] }
-            q[i] = p
-            kk += v[i] * p
-        }
-        for i in (k + 1)..<n { q[i] -= kk * v[i] }
-        for i in (k + 1)..<n {
-            let vi = 2 * v[i], qi = 2 * q[i]
-            for j in (k + 1)..<n { a[i * n + j] -= vi * q[j] + qi * v[j] }
-        }
-        a[(k + 1) * n + k] = alpha
-        a[k * n + k + 1] = alpha
-        for i in (k + 2)..<n {
-            a[i * n + k] = 0
-            a[k * n + i] = 0
+        for i in 0..<n {
+            d[i] = a[i * n + i]
+            e[i] = i < n - 1 ? a[(i + 1) * n + i] : 0
         }
     }
-    var d = (0..<n).map { a[$0 * n + $0] }
-    var e = (0..<n).map { $0 < n - 1 ? a[($0 + 1) * n + $0] : 0 }
     // Implicit QL with Wilkinson-like shifts on the tridiagonal (d, e).
     for l in 0..<n {
         var iterations = 0
@@ -487,21 +504,34 @@ public func symmetricEigenvalues(_ matrix: [Double], n: Int) -> [Double] {
 
 /// Lᵀ X L for row-major n × n matrices, L lower triangular: plain loops in Double.
 func congruence(_ x: [Double], lower l: [Double], n: Int) -> [Double] {
-    // XL first (L's zeros skipped), then Lᵀ(XL).
     var xl = [Double](repeating: 0, count: n * n)
-    for i in 0..<n {
-        for k in 0..<n {
-            let xik = x[i * n + k]
-            if xik == 0 { continue }
-            for j in 0...k { xl[i * n + j] += xik * l[k * n + j] }
-        }
-    }
     var out = [Double](repeating: 0, count: n * n)
-    for k in 0..<n {
-        for i in 0...k {
-            let lki = l[k * n + i]
-            if lki == 0 { continue }
-            for j in 0..<n { out[i * n + j] += lki * xl[k * n + j] }
+    x.withUnsafeBufferPointer { x in
+        l.withUnsafeBufferPointer { l in
+            xl.withUnsafeMutableBufferPointer { xl in
+                // XL: row i of X times L, row by row of L (L's zeros past the diagonal skipped).
+                for i in 0..<n {
+                    let outRow = xl.baseAddress! + i * n
+                    for k in 0..<n {
+                        let xik = x[i * n + k]
+                        if xik == 0 { continue }
+                        let lRow = l.baseAddress! + k * n
+                        for j in 0...k { outRow[j] += xik * lRow[j] }
+                    }
+                }
+                // Lᵀ(XL): out[i] += L[k][i] · (XL)[k] for i ≤ k.
+                out.withUnsafeMutableBufferPointer { out in
+                    for k in 0..<n {
+                        let xlRow = xl.baseAddress! + k * n
+                        for i in 0...k {
+                            let lki = l[k * n + i]
+                            if lki == 0 { continue }
+                            let outRow = out.baseAddress! + i * n
+                            for j in 0..<n { outRow[j] += lki * xlRow[j] }
+                        }
+                    }
+                }
+            }
         }
     }
     // Symmetric in exact arithmetic: average away the rounding.
