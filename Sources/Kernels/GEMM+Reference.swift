@@ -19,3 +19,23 @@ func sgemmReference(
         }
     }
 }
+
+/// C = A B in Double for row-major A (m×k) and B (k×n): the plain loops, in the i-k-j order that
+/// reads rows (the expression language's `@` and the float64 W2 algebra).
+public func matmulReference(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int) -> [Double] {
+    var c = [Double](repeating: 0, count: m * n)
+    a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            c.withUnsafeMutableBufferPointer { c in
+                for i in 0..<m {
+                    for p in 0..<k {
+                        let s = a[i * k + p]
+                        if s == 0 { continue }
+                        for j in 0..<n { c[i * n + j] += s * b[p * n + j] }
+                    }
+                }
+            }
+        }
+    }
+    return c
+}

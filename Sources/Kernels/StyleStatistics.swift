@@ -144,15 +144,7 @@ public func meanStdStyleLoss(
 /// n × n row-major product, plain loops in Double.
 @inlinable
 public func matrixProductReference(_ a: [Double], _ b: [Double], n: Int) -> [Double] {
-    var out = [Double](repeating: 0, count: n * n)
-    for i in 0..<n {
-        for k in 0..<n {
-            let aik = a[i * n + k]
-            if aik == 0 { continue }
-            for j in 0..<n { out[i * n + j] += aik * b[k * n + j] }
-        }
-    }
-    return out
+    matmulReference(a, b, m: n, k: n, n: n)
 }
 
 /// X^½ and X^-½ of a symmetric positive definite n × n matrix by the coupled Newton–Schulz

@@ -21,12 +21,7 @@ struct KernelServe: ParsableCommand {
 
     func run() throws {
         let shell = Shell(output: { _ in }, color: false, columns: 100, outputDirectory: out, interruption: Interruption(catchingSIGINT: true))
-        do {
-            try JupyterKernel(connectionFile: connectionFile, shell: shell).run()
-        } catch {
-            FileHandle.standardError.write(Data("lab kernel: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        try oneLine("lab kernel") { try JupyterKernel(connectionFile: connectionFile, shell: shell).run() }
     }
 }
 
@@ -52,14 +47,9 @@ struct KernelInstall: ParsableCommand {
     func run() throws {
         // This binary's own path, so Jupyter starts the very lab that installed it.
         let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        do {
-            let dir = try KernelSpec.install(try where_.location, binary: binary)
-            print("installed the NST Lab kernel in \(dir) (it runs \(binary))")
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            FileHandle.standardError.write(Data("lab kernel install: \(error)\n".utf8))
-            throw ExitCode(1)
+        let location = try where_.location
+        try oneLine("lab kernel install") {
+            print("installed the NST Lab kernel in \(try KernelSpec.install(location, binary: binary)) (it runs \(binary))")
         }
     }
 }
@@ -69,14 +59,8 @@ struct KernelUninstall: ParsableCommand {
     @OptionGroup var where_: KernelLocation
 
     func run() throws {
-        do {
-            print("removed the NST Lab kernel from \(try KernelSpec.uninstall(try where_.location))")
-        } catch let e as ValidationError {
-            throw e
-        } catch {
-            FileHandle.standardError.write(Data("lab kernel uninstall: \(error)\n".utf8))
-            throw ExitCode(1)
-        }
+        let location = try where_.location
+        try oneLine("lab kernel uninstall") { print("removed the NST Lab kernel from \(try KernelSpec.uninstall(location))") }
     }
 }
 
@@ -87,12 +71,17 @@ struct Convert: ParsableCommand {
     @Argument(help: "The file to write (.ipynb or .md).", completion: .file()) var output: String
 
     func run() throws {
-        do {
+        try oneLine("lab convert") {
             try NotebookConversion.convert(input, to: output)
             print("wrote \(output)")
-        } catch {
-            FileHandle.standardError.write(Data("lab convert: \(error)\n".utf8))
-            throw ExitCode(1)
         }
+    }
+}
+
+/// Runs `body`; a failure is one line on stderr, "WHAT: why", and status 1.
+func oneLine(_ what: String, _ body: () throws -> Void) throws {
+    do { try body() } catch {
+        FileHandle.standardError.write(Data("\(what): \(error)\n".utf8))
+        throw ExitCode(1)
     }
 }

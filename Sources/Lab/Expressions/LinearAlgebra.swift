@@ -6,25 +6,6 @@ import Kernels
 //   gram(F) = F Fᵀ, F (C, H·W) or (C, H, W) as (C, H·W) → dF = (g + gᵀ) F
 //   tv(x) = Σ (Δx² + Δy²)^1.25 over (3, H, W), Keras's total variation → its own backward (Kernels/Losses.swift)
 
-/// C = A B for row-major A (m×k) and B (k×n): the plain loops, in the i-k-j order that reads rows.
-func matmulReference(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int) -> [Double] {
-    var c = [Double](repeating: 0, count: m * n)
-    a.withUnsafeBufferPointer { a in
-        b.withUnsafeBufferPointer { b in
-            c.withUnsafeMutableBufferPointer { c in
-                for i in 0..<m {
-                    for p in 0..<k {
-                        let s = a[i * k + p]
-                        if s == 0 { continue }
-                        for j in 0..<n { c[i * n + j] += s * b[p * n + j] }
-                    }
-                }
-            }
-        }
-    }
-    return c
-}
-
 func transposed(_ a: [Double], rows: Int, cols: Int) -> [Double] {
     var t = [Double](repeating: 0, count: a.count)
     for i in 0..<rows { for j in 0..<cols { t[j * rows + i] = a[i * cols + j] } }

@@ -36,26 +36,30 @@ extension Tape {
         let y = permute(x, order)
         var inverse = order
         for (i, o) in order.enumerated() { inverse[o] = i }
-        return record(y, [a]) { g in [self.permute(g, inverse)] }
+        // (a free function: a closure on the tape that captured the tape would keep it alive forever)
+        return record(y, [a]) { g in [permute(g, inverse)] }
     }
+}
 
-    private func permute(_ x: NDArray, _ order: [Int]) -> NDArray {
-        let shape = order.map { x.shape[$0] }
-        if order == Array(0..<x.rank) { return NDArray(valid: shape, x.data) }
-        let inStrides = NDArray.strides(x.shape), outStrides = NDArray.strides(shape)
-        var out = [Double](repeating: 0, count: x.count)
-        for i in 0..<x.count {
-            var rest = i, j = 0
-            for k in 0..<shape.count {
-                let q = rest / outStrides[k]
-                rest -= q * outStrides[k]
-                j += q * inStrides[order[k]]
-            }
-            out[i] = x.data[j]
+/// X with its axes in the order `order`.
+private func permute(_ x: NDArray, _ order: [Int]) -> NDArray {
+    let shape = order.map { x.shape[$0] }
+    if order == Array(0..<x.rank) { return NDArray(valid: shape, x.data) }
+    let inStrides = NDArray.strides(x.shape), outStrides = NDArray.strides(shape)
+    var out = [Double](repeating: 0, count: x.count)
+    for i in 0..<x.count {
+        var rest = i, j = 0
+        for k in 0..<shape.count {
+            let q = rest / outStrides[k]
+            rest -= q * outStrides[k]
+            j += q * inStrides[order[k]]
         }
-        return NDArray(valid: shape, out)
+        out[i] = x.data[j]
     }
+    return NDArray(valid: shape, out)
+}
 
+extension Tape {
     /// X[s₀, s₁, …]: an index takes one element of its axis (the axis goes), a range start:stop:step
     /// some of them; negative numbers count from the end; axes not written are taken whole.
     func slice(_ a: Var, _ subscripts: [Subscript]) throws -> Var {

@@ -47,7 +47,7 @@ public struct CustomTermDefinition: Equatable, Sendable, Codable {
     static func layers(of e: Expr) throws -> [String] {
         var out: [String] = []
         func walk(_ e: Expr) throws {
-            if case .call("feat", let args) = e, let first = args.first {
+            if case .call(let f, let args) = e, f == "feat", let first = args.first {
                 guard case .name(let layer) = first else { throw ExpressionError("feat's layer is a name; got \(first.text)") }
                 guard VGG19.isKnownLayer(layer), !layer.hasSuffix(":pre") else {
                     throw ExpressionError("no layer '\(layer)' in VGG19 (layers lists them)")
@@ -63,9 +63,13 @@ public struct CustomTermDefinition: Equatable, Sendable, Codable {
 
     /// Whether `e` depends on the current image (else it is computed once, with the targets).
     static func dependsOnImage(_ e: Expr) -> Bool {
+        // (bound and compared, not matched against literals: that leaked the enum's boxes under Swift 6.3)
         switch e {
-        case .name("result"): return true
-        case .call("feat", let args): return args.count < 2 || args[1] == .name("result")
+        case .name(let n): return n == "result"
+        case .call(let f, let args) where f == "feat":
+            guard args.count >= 2 else { return true }
+            if case .name(let source) = args[1] { return source == "result" }
+            return false
         default: return e.children.contains(where: dependsOnImage)
         }
     }
@@ -94,13 +98,26 @@ struct CustomTerm: LossTerm {
             default: return .constant(try Evaluation(world).evaluate(e).value, text: "(\(e.text))")
             }
         }
+        // The children first, then the node: an indirect case built around `try` leaked its box
+        // (LeakSanitizer, under the shell's fuzz target).
         switch e {
-        case .call("feat", _): return e
-        case .call(let f, let args): return .call(f, try args.map { try fold($0, world) })
-        case .negate(let a): return .negate(try fold(a, world))
-        case .transpose(let a): return .transpose(try fold(a, world))
-        case .index(let a, let s): return .index(try fold(a, world), s)
-        case .binary(let op, let a, let b): return .binary(op, try fold(a, world), try fold(b, world))
+        case .call(let f, _) where f == "feat": return e
+        case .call(let f, let args):
+            var folded: [Expr] = []
+            for a in args { folded.append(try fold(a, world)) }
+            return .call(f, folded)
+        case .negate(let a):
+            let x = try fold(a, world)
+            return .negate(x)
+        case .transpose(let a):
+            let x = try fold(a, world)
+            return .transpose(x)
+        case .index(let a, let s):
+            let x = try fold(a, world)
+            return .index(x, s)
+        case .binary(let op, let a, let b):
+            let x = try fold(a, world), y = try fold(b, world)
+            return .binary(op, x, y)
         default: return e
         }
     }
