@@ -34,7 +34,8 @@ def main():
         kernel, own = [], []
         for _ in range(10):
             seconds, out = cell("step 1")
-            text = "".join(o["content"].get("text", "") for o in out if o["msg_type"] == "stream")
+            # The iteration line is shown as the progress display (display_data), not as a stream.
+            text = "".join(o["content"].get("data", {}).get("text/plain", "") for o in out if o["msg_type"] == "display_data")
             kernel.append(seconds)
             own.append(float(re.findall(r"([0-9.]+) s\n", text)[-1]))
         print(f"kernel start-up to ready: median {statistics.median(starts):.2f} s (of 3)")
