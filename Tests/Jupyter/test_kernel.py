@@ -223,10 +223,19 @@ class LessonsAsNotebooks(unittest.TestCase):
                     errors = [o for o in outputs if o.output_type == "error"]
                     self.assertEqual(errors, [], f"{lesson}: {errors[:1]}")
                     pictures = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
-                    self.assertTrue(pictures, f"{lesson}: no pictures")
+                    source = open(lesson, encoding="utf-8").read()
+                    if any(f"\n{c} " in source for c in ("show", "features", "gram", "grad", "compare", "diff", "reconstruct")):
+                        self.assertTrue(pictures, f"{lesson}: no pictures")
                     # And back: the notebook as Markdown is a lesson `lab run` passes.
                     md = os.path.join(tmp, "back.md")
                     subprocess.run([LAB, "convert", path, md], check=True, capture_output=True)
+
+    def test_a_refusal_an_expectation_wants_is_no_error(self):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "nstlab", "display_name": "NST Lab", "language": "nstlab"}
+        nb.cells = [nbformat.v4.new_code_cell("expect error set --size 5\nexpect error bogus")]
+        nbclient.NotebookClient(nb, kernel_name="nstlab", timeout=120, resources={"metadata": {"path": REPO}}).execute()
+        self.assertEqual([o for o in nb.cells[0].outputs if o.output_type == "error"], [])
 
     def test_a_failed_expectation_fails_the_notebook(self):
         nb = nbformat.v4.new_notebook()

@@ -139,6 +139,9 @@ public final class JupyterKernel: @unchecked Sendable {
             // A value (`print EXPR`, or a line that is an expression) is the cell's result, as in IPython.
             let isValue = shell.printsValue(command)
             var value = ""
+            // A refusal inside `expect error CMD` is printed as an error line but is what the check wants:
+            // the cell fails only if its command did.
+            var commandError: String? = nil
             let r = shell.run(cell: command) { [self] output in
                 guard !silent else { return }
                 switch output {
@@ -170,9 +173,10 @@ public final class JupyterKernel: @unchecked Sendable {
                         "display_data",
                         ["data": ["image/png": png.base64EncodedString(), "text/plain": caption], "metadata": ["image/png": ["width": width]]],
                         parent: parent)
-                case .error(let line): error = line
+                case .error(let line): commandError = line
                 }
             }
+            if r.failed { error = commandError ?? "error: \(command)" }
             if isValue, !r.failed, !silent {
                 let text = value.hasSuffix("\n") ? String(value.dropLast()) : value
                 outputs.append(text)
