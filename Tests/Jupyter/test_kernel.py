@@ -104,6 +104,13 @@ class KernelBehaviour(unittest.TestCase):
         text = "".join(o["content"].get("text", "") for o in outputs if o["msg_type"] == "stream")
         self.assertRegex(text, r"--size\s+48\b")
 
+    def reply_to(self, msg_id):
+        """The shell reply to request `msg_id` (skipping others)."""
+        reply = self.kc.get_shell_msg(timeout=30)
+        while reply["parent_header"].get("msg_id") != msg_id:
+            reply = self.kc.get_shell_msg(timeout=30)
+        return reply
+
     def wait_for_output(self, needle, deadline):
         """Reads iopub until a message's text contains `needle`; returns the seconds it took."""
         start = time.time()
@@ -123,9 +130,7 @@ class KernelBehaviour(unittest.TestCase):
         self.wait_for_output("iteration    3 ", 120)
         start = time.time()
         self.km.interrupt_kernel()  # interrupt_mode message: an interrupt_request on control
-        reply = self.kc.get_shell_msg(timeout=30)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = self.kc.get_shell_msg(timeout=30)
+        reply = self.reply_to(msg_id)
         self.assertLess(time.time() - start, 10)
         self.assertEqual(reply["content"]["status"], "error")
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
@@ -139,9 +144,7 @@ class KernelBehaviour(unittest.TestCase):
         msg_id = self.kc.execute("run 100000 --every 1")
         self.wait_for_output("iteration    2 ", 120)
         os.kill(self.km.provisioner.process.pid, signal.SIGINT)
-        reply = self.kc.get_shell_msg(timeout=30)
-        while reply["parent_header"].get("msg_id") != msg_id:
-            reply = self.kc.get_shell_msg(timeout=30)
+        reply = self.reply_to(msg_id)
         self.assertEqual(reply["content"]["ename"], "KeyboardInterrupt")
         self.assertEqual(self.run_cell("step 1")[0]["status"], "ok", "the kernel goes on")
 

@@ -85,7 +85,7 @@ extension Tape {
         case .greaterEqual: each { $0 >= $1 ? 1 : 0 }
         case .equal: each { $0 == $1 ? 1 : 0 }
         case .notEqual: each { $0 != $1 ? 1 : 0 }
-        case .matmul: fatalError("handled above")
+        case .matmul: return try matmul(a, b)  // (taken before the broadcast above)
         }
         // A comparison: a mask, with no gradient (it is flat almost everywhere).
         return constant(NDArray(valid: shape, out))

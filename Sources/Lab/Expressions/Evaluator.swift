@@ -58,9 +58,9 @@ final class Evaluation {
                 throw ExpressionError("unknown function '\(f)'" + (near.isEmpty ? "" : " (did you mean \(near.joined(separator: " or "))?)"))
             }
             guard function.arguments.contains(args.count) else {
-                throw ExpressionError(
-                    "\(f) takes \(function.arguments.lowerBound == function.arguments.upperBound ? "\(function.arguments.lowerBound)" : "\(function.arguments.lowerBound) to \(function.arguments.upperBound)") argument(s): \(function.usage)"
-                )
+                let a = function.arguments
+                let count = a.lowerBound == a.upperBound ? "\(a.lowerBound)" : "\(a.lowerBound) to \(a.upperBound)"
+                throw ExpressionError("\(f) takes \(count) argument(s): \(function.usage)")
             }
             return try function.apply(self, args)
         case .negate(let a): return tape.negate(try evaluate(a))
