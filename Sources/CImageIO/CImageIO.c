@@ -29,7 +29,9 @@ typedef struct { jmp_buf jump; char *err; } png_ctx;
 
 static void png_error_to_jump(png_structp png, png_const_charp msg) {
     png_ctx *ctx = (png_ctx *)png_get_error_ptr(png);
-    set_err(ctx->err, msg);
+    /* libpng's own fwrite says only "Write Error": the reason (a full disk) is in errno. */
+    if (strcmp(msg, "Write Error") == 0 && errno != 0) set_err(ctx->err, strerror(errno));
+    else set_err(ctx->err, msg);
     longjmp(ctx->jump, 1);
 }
 
@@ -117,6 +119,7 @@ int nst_png_write(const char *path, const unsigned char *rgb, int width, int hei
     if (!png || !info) { set_err(err, "out of memory"); png_destroy_write_struct(&png, &info); fclose(f); return -1; }
     if (setjmp(ctx.jump)) { png_destroy_write_struct(&png, &info); fclose(f); return -1; }
     png_init_io(png, f);
+    errno = 0;
     png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_RGB,
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_write_info(png, info);

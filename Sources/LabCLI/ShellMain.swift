@@ -51,23 +51,29 @@ enum ShellMain {
         let shell = Shell(
             output: write, color: color, columns: columns, outputDirectory: a.value("out") ?? "out",
             interruption: Interruption(catchingSIGINT: true))
+        if size.ws_row > 0 { shell.lines = Int(size.ws_row) }
         shell.progressPath = (home as NSString).appendingPathComponent(".nstlab_progress.json")
         shell.prefill = { nst_set_prefill($0) }
         if let n = openLesson { shell.execute("lesson \(n)") }
 
         if let path = a.value("script") {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                FileHandle.standardError.write(Data("lab: cannot read script \(path)\n".utf8))
+            let text: String
+            do { text = try Lesson.readText(path) } catch {
+                FileHandle.standardError.write(Data("lab: \(error)\n".utf8))
                 return 2
             }
             let failures = shell.runScript(Lesson.lines(text), name: path, keepGoing: a.has("keep-going"))
             return failures == 0 ? 0 : 1
         }
         if isatty(0) != 1 {
-            // Piped input: a transcript, each command echoed before its output.
-            var lines: [String] = []
-            while let line = readLine() { lines.append(line) }
-            return shell.runScript(lines, name: "stdin", keepGoing: true) == 0 ? 0 : 1
+            // Piped input: a transcript, each command echoed before its output, run as it arrives.
+            let lines = InputLines(fileDescriptor: 0, interruption: shell.interruption)
+            let failures = shell.runScript(lines, name: "stdin", keepGoing: true)
+            if lines.interrupted {
+                write("interrupted (Ctrl-C) while reading input; the rest is not run\n")
+                return 1
+            }
+            return failures == 0 ? 0 : 1
         }
         return interactive(shell)
     }
@@ -104,7 +110,10 @@ enum ShellMain {
                 nst_add_history(trimmed)
                 // The window may have been resized since the last command: pictures fit it as it is now.
                 var size = winsize()
-                if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 { shell.columns = Int(size.ws_col) }
+                if ioctl(1, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 {
+                    shell.columns = Int(size.ws_col)
+                    if size.ws_row > 0 { shell.lines = Int(size.ws_row) }
+                }
                 let outcome = shell.execute(trimmed)
                 if outcome == .quit {
                     quit = true

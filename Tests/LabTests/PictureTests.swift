@@ -127,38 +127,64 @@ struct TerminalGraphicsTests {
         return result
     }
 
-    @Test func kittyGraphicsDecodeToThePicture() throws {
+    /// A PNG payload decoded back to a picture (through a file, as RGBImage reads them).
+    func decodePNG(_ data: Data) throws -> RGBImage {
+        #expect(Array(data.prefix(8)) == [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], "not a PNG")
+        let path = Paths.temporaryDirectory() + "/payload.png"
+        try data.write(to: URL(fileURLWithPath: path))
+        return try RGBImage.load(path)
+    }
+
+    /// kitty pictures went as raw RGBA (5.4 MB a picture): now PNG (f=100), in base64 chunks.
+    @Test func kittyGraphicsArePNG() throws {
         for columns in [20, 33] {
             let text = TerminalPicture.render(image, columns: columns, mode: .kitty)
             let chunks = payloads(text, start: "\u{1B}_G", end: "\u{1B}\\")
-            let header = try #require(chunks.first)
-            // a=T (transmit and show), f=32 (RGBA), s×v pixels in c columns.
+            let header = try #require(chunks.first).split(separator: ";", maxSplits: 1)[0]
+            // a=T (transmit and show), f=100 (PNG), c columns.
             let fields = Dictionary(
                 uniqueKeysWithValues: header.split(separator: ",").compactMap { kv -> (String, Int)? in
                     let p = kv.split(separator: "=")
                     return p.count == 2 ? (String(p[0]), Int(p[1]) ?? -1) : nil
                 })
-            #expect(fields["c"] == columns && fields["f"] == 32)
-            // The payload comes in chunks, each base64 on its own.
-            var pixels = Data()
-            for chunk in chunks.dropFirst() {
-                guard let body = chunk.split(separator: ";", maxSplits: 1).dropFirst().first else { continue }
-                let decoded = Data(base64Encoded: String(body))
+            #expect(fields["c"] == columns && fields["f"] == 100)
+            // The payload comes in chunks, each base64 on its own; all but the last say m=1.
+            var png = Data()
+            for (i, chunk) in chunks.enumerated() {
+                let parts = chunk.split(separator: ";", maxSplits: 1)
+                #expect(parts[0].hasSuffix("m=\(i == chunks.count - 1 ? 0 : 1)"))
+                let decoded = Data(base64Encoded: String(parts[1]))
                 #expect(decoded != nil, "a chunk that is not base64")
-                pixels += decoded ?? Data()
+                png += decoded ?? Data()
             }
-            #expect(pixels.count == fields["s"]! * fields["v"]! * 4)
-            #expect(fields["s"] == columns * 10, "the picture fills the columns it was given")
+            let picture = try decodePNG(png)
+            // The picture fills the columns it was given (to a cell: its height is whole lines too).
+            #expect(abs(picture.width - columns * TerminalPicture.cellWidth) <= TerminalPicture.cellWidth, "\(picture.width)")
         }
     }
 
-    @Test func iTermInlineImagesCarryATIFF() throws {
+    /// iTerm2 pictures went as uncompressed TIFF (5.3 MB): now PNG.
+    @Test func iTermInlineImagesArePNG() throws {
         let text = TerminalPicture.render(image, columns: 20, mode: .iterm)
         let body = try #require(payloads(text, start: "\u{1B}]1337;File=", end: "\u{07}").first)
         let parts = body.split(separator: ":", maxSplits: 1)
         #expect(parts[0].contains("inline=1") && parts[0].contains("width=20"))
         let file = try #require(Data(base64Encoded: String(parts[1])))
-        #expect(Array(file.prefix(4)) == [0x49, 0x49, 0x2A, 0x00], "not a little-endian TIFF")
+        #expect(parts[0].contains("size=\(file.count)"))
+        #expect(try decodePNG(file).width == 200)
+    }
+
+    /// A 1×300 picture in kitty mode wrote 1 GB of escapes: every mode is bounded by the terminal's
+    /// height as well as its width.
+    @Test func aTallThinPictureStaysWithinTheTerminal() throws {
+        let thin = RGBImage(width: 1, height: 300, pixels: [UInt8](repeating: 200, count: 900))
+        for mode in [PictureMode.kitty, .iterm, .sixel, .blocks, .text] {
+            let text = TerminalPicture.render(thin, columns: 100, lines: 30, mode: mode)
+            #expect(text.utf8.count < 200_000, "\(mode): \(text.utf8.count) bytes")
+            if mode == .blocks || mode == .text { #expect(text.split(separator: "\n").count <= 30, "\(mode)") }
+        }
+        let fit = TerminalPicture.cells(thin, columns: 100, lines: 30)
+        #expect(fit.lines == 30 && fit.columns >= 1 && fit.columns <= 2)
     }
 
     @Test func sixelsDeclareTheirSize() throws {

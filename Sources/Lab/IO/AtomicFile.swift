@@ -27,29 +27,92 @@ public enum AtomicFile {
             // would replace it. (stat follows links.)
             var info = stat()
             if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+                if (info.st_mode & S_IFMT) == S_IFIFO {
+                    // Opening a pipe to write waits for a reader: look first, and refuse if there is none.
+                    let fd = open(path, O_WRONLY | O_NONBLOCK)
+                    guard fd >= 0 else { throw FileError("\(path): a pipe with nothing reading from it") }
+                    close(fd)
+                }
                 try body(path)
                 return
             }
         }
         // Through a symbolic link, the file it points to is the one replaced.
-        let target = url.resolvingSymlinksInPath().path
+        let staged = try stage(path, body)
+        do { try staged.commit() } catch {
+            staged.discard()
+            throw error
+        }
+    }
+
+    /// A file written beside its target under a hidden name, not yet in its place.
+    public struct Staged {
+        let temporary: String, target: String, path: String
+        /// Renames it over its target (a rename: it needs no space, and is all or nothing).
+        public func commit() throws {
+            guard rename(temporary, target) == 0 else { throw FileError("\(path): could not write (\(errnoText()))") }
+            try? sync(URL(fileURLWithPath: target).deletingLastPathComponent().path, path: path)
+        }
+        public func discard() { unlink(temporary) }
+    }
+
+    /// Writes the new content of `path` beside it, synced, without replacing anything yet: several
+    /// files (a notebook and its pictures) are staged first and committed only when all are written.
+    /// An error names `path`, never the hidden temporary file.
+    public static func stage(_ path: String, _ body: (String) throws -> Void) throws -> Staged {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw FileError("\(path): is a folder")
+        }
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            throw FileError("\(path): not a regular file (a device or a pipe); choose a file")
+        }
+        // Through a symbolic link, the file it points to is the one replaced.
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         let temporary = temporaryName(beside: target)
         do {
             try body(temporary)
             // On disk before it replaces anything: a crash after the rename leaves the new file whole.
             try sync(temporary, path: path)
-            guard rename(temporary, target) == 0 else { throw FileError("\(path): could not write (\(errnoText()))") }
-            try? sync(URL(fileURLWithPath: target).deletingLastPathComponent().path, path: path)
         } catch {
             unlink(temporary)
+            if let e = error as? FileError { throw FileError(e.message.replacingOccurrences(of: temporary, with: path)) }
+            let text = "\(error)"
+            if text.contains(temporary) { throw FileError(text.replacingOccurrences(of: temporary, with: path)) }
             throw error
         }
+        return Staged(temporary: temporary, target: target, path: path)
+    }
+
+    public static func stage(_ data: Data, to path: String) throws -> Staged {
+        try stage(path) { destination in try writeBytes(data, to: destination, naming: path) }
     }
 
     public static func write(_ data: Data, to path: String) throws {
-        try write(path) { temporary in
-            guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-                throw FileError("\(path): could not write (\(errnoText()))")
+        try write(path) { destination in try writeBytes(data, to: destination, naming: path) }
+    }
+
+    /// Writes bytes with open(2) and write(2): a new file (O_EXCL, a temporary name), or in place a
+    /// device or a pipe (never replaced, as Foundation's createFile would: it writes a file beside
+    /// and renames it over). A pipe nobody reads is an error, not a wait.
+    static func writeBytes(_ data: Data, to destination: String, naming path: String) throws {
+        var info = stat()
+        let existing = stat(destination, &info) == 0
+        let special = existing && (info.st_mode & S_IFMT) != S_IFREG
+        let fd = special ? open(destination, O_WRONLY | O_NONBLOCK) : open(destination, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            throw FileError(errno == ENXIO ? "\(path): a pipe with nothing reading from it" : "\(path): could not write (\(errnoText()))")
+        }
+        defer { close(fd) }
+        if special { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
+        try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            var offset = 0
+            while offset < raw.count {
+                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { throw FileError("\(path): could not write (\(n < 0 ? errnoText() : "nothing written"))") }
+                offset += n
             }
         }
     }

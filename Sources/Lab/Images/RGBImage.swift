@@ -102,6 +102,25 @@ extension RGBImage {
             guard status == 0 else { throw ImageError.writeFailed(path, cString(err).lowercased()) }
         }
     }
+
+    /// The PNG file's bytes (for a terminal's graphics or a notebook), through a private temporary file.
+    public func pngData() throws -> Data {
+        let path = NSTemporaryDirectory() + "/nstlab-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).png"
+        defer { unlink(path) }
+        var err = [CChar](repeating: 0, count: Int(NST_ERRLEN))
+        let status = pixels.withUnsafeBufferPointer { nst_png_write(path, $0.baseAddress, Int32(width), Int32(height), &err) }
+        guard status == 0, let data = FileManager.default.contents(atPath: path) else {
+            throw ImageError.writeFailed("a picture", cString(err).lowercased())
+        }
+        return data
+    }
+
+    /// The image scaled, its proportions kept, to fit inside width × height (area-averaged).
+    public func fitted(width boxW: Int, height boxH: Int) -> RGBImage {
+        let scale = min(Double(boxW) / Double(width), Double(boxH) / Double(height))
+        let w = max(1, Int((Double(width) * scale).rounded())), h = max(1, Int((Double(height) * scale).rounded()))
+        return w == width && h == height ? self : resized(width: w, height: h, filter: .area)
+    }
 }
 
 // MARK: - Resizing

@@ -22,9 +22,7 @@ public enum NotebookConversion {
         let inExt = (input as NSString).pathExtension.lowercased(), outExt = (output as NSString).pathExtension.lowercased()
         switch (inExt, outExt) {
         case ("md", "ipynb"):
-            guard let text = try? String(contentsOfFile: input, encoding: .utf8) else {
-                throw SessionError.invalid("cannot read \(input) as UTF-8 text")
-            }
+            let text = try Lesson.readText(input)
             try AtomicFile.write(try notebook(fromMarkdown: text), to: output)
         case ("ipynb", "md"):
             guard let data = FileManager.default.contents(atPath: input) else { throw SessionError.invalid("cannot read \(input)") }
@@ -116,9 +114,7 @@ public enum NotebookConversion {
     /// A Jupyter notebook as Markdown: Markdown cells as they are, code cells as ```lab blocks (a
     /// check or solution cell, by its tag, as ```lab check / ```lab solution).
     public static func markdown(fromNotebook data: Data) throws -> String {
-        guard Wire.depth(data) <= 64, let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any],
-            let cells = root["cells"] as? [[String: Any]]
-        else { throw SessionError.invalid("not a Jupyter notebook (no cells)") }
+        let cells = try Lesson.notebookCells(data)
         func text(_ v: Any?) -> String { (v as? String) ?? (v as? [String])?.joined() ?? "" }
         var out: [String] = []
         for cell in cells {

@@ -47,18 +47,18 @@ public struct Lesson: Sendable {
         return nil
     }
 
-    /// Prose as shown in the shell: without the HTML that folds hints and solutions on GitHub.
-    public static func displayProse(_ prose: String) -> String {
-        lines(prose).filter { line in
-            let t = line.trimmingCharacters(in: .whitespaces)
-            return !(t.hasPrefix("<details") || t.hasPrefix("</details") || t.hasPrefix("<summary"))
-        }.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+    /// A lesson's prose as a saved notebook keeps it: its exercise headings become plain headings
+    /// ("## Exercise — title"), since the notebook records what was run, not the exercise's cells;
+    /// replayed, it is a transcript, not a lesson with exercises missing their checks.
+    public static func asRecord(_ prose: String) -> String {
+        lines(prose).map { line in
+            guard let title = exerciseTitle(line) else { return line }
+            return "## Exercise — \(title)"
+        }.joined(separator: "\n")
     }
 
     public init(path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw SessionError.invalid("cannot read lesson \(path)")
-        }
+        let text = try Lesson.readText(path)
         if path.lowercased().hasSuffix(".ipynb") {
             try self.init(path: path, jupyter: Data(text.utf8))
         } else {
@@ -69,11 +69,8 @@ public struct Lesson: Sendable {
     /// A Jupyter notebook (what `notebook save FILE.ipynb` writes): its code cells are the commands,
     /// its Markdown cells the prose.
     public init(path: String, jupyter data: Data) throws {
-        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let cellList = root["cells"] as? [[String: Any]]
-        else {
-            throw SessionError.invalid("\(path): not a Jupyter notebook (no cells)")
-        }
+        let cellList: [[String: Any]]
+        do { cellList = try Lesson.notebookCells(data) } catch { throw SessionError.invalid("\(path): \(error)") }
         func text(_ source: Any?) -> String {
             if let s = source as? String { return s }
             return (source as? [String])?.joined() ?? ""
@@ -94,6 +91,55 @@ public struct Lesson: Sendable {
         let all = cellList.map { text($0["source"]) }.joined(separator: "\n")
         title = Lesson.lines(all).first { $0.hasPrefix("# ") }.map { String($0.dropFirst(2)) } ?? (path as NSString).lastPathComponent
         self.cells = cells
+    }
+
+    /// A lesson's or script's text, which must be UTF-8; the error says what it is instead.
+    public static func readText(_ path: String) throws -> String {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw SessionError.invalid("cannot read \(path): no such file")
+        }
+        guard !isFolder.boolValue else { throw SessionError.invalid("cannot read \(path): it is a folder") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SessionError.invalid("cannot read \(path): \(String(cString: strerror(errno)).lowercased())")
+        }
+        if let text = String(data: data, encoding: .utf8) { return text }
+        let bytes = [UInt8](data.prefix(2))
+        if bytes == [0xFF, 0xFE] || bytes == [0xFE, 0xFF] {
+            throw SessionError.invalid("cannot read \(path): it is UTF-16; save it as UTF-8")
+        }
+        // Where the UTF-8 breaks: a Latin-1 é is the byte 0xE9 alone.
+        var offset = 0
+        var decoder = UTF8()
+        var iterator = data.makeIterator()
+        var position = 0
+        loop: while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let s):
+                position += UTF8.width(s)
+            case .emptyInput: break loop
+            case .error:
+                offset = position
+                break loop
+            }
+        }
+        let byte = data[data.startIndex + min(offset, data.count - 1)]
+        throw SessionError.invalid(
+            "cannot read \(path): not UTF-8 (byte 0x\(String(byte, radix: 16, uppercase: true)) at offset \(offset); Latin-1?); save it as UTF-8")
+    }
+
+    /// The cells of a Jupyter notebook, or what is wrong with it in a few words.
+    public static func notebookCells(_ data: Data) throws -> [[String: Any]] {
+        guard Wire.depth(data) <= 64 else { throw SessionError.invalid("not a Jupyter notebook (JSON nested deeper than 64 levels)") }
+        let root: Any
+        do { root = try JSONSerialization.jsonObject(with: data) } catch {
+            let reason = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "not valid JSON"
+            throw SessionError.invalid("not a Jupyter notebook (its JSON is invalid: \(reason.replacingOccurrences(of: "\n", with: " ")))")
+        }
+        guard let object = root as? [String: Any], let cells = object["cells"] as? [[String: Any]] else {
+            throw SessionError.invalid("not a Jupyter notebook (no list of cells)")
+        }
+        return cells
     }
 
     /// Lines of a text file, whatever its line endings (\n, \r\n — one Character in Swift — or \r).
@@ -134,24 +180,42 @@ public struct Lesson: Sendable {
         var commands: [String] = []
         var exercise: String? = nil
         var hint: [String]? = nil  // lines of a hint being read
+        var hintFence: Fence? = nil  // a code block inside the hint: part of it, never a cell
         var hints: [String: String] = [:]
+        var titles: Set<String> = []
         for (i, line) in lines.enumerated() {
             let fence = Fence(line)
+            let t = line.trimmingCharacters(in: .whitespaces)
+            if open == nil, hint != nil {
+                // Everything up to </details> is the hint's, code blocks included (a ```lab block in
+                // a hint is an example to read, not a cell to run); it stays in the prose for notebooks.
+                prose.append(line)
+                if let inside = hintFence {
+                    if let fence, inside.isClosed(by: fence) { hintFence = nil }
+                } else if let fence {
+                    hintFence = fence
+                    openedAt = i
+                } else if t.hasPrefix("</details") {
+                    if let e = exercise { hints[e] = hint!.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
+                    hint = nil
+                    continue
+                }
+                hint!.append(line)
+                continue
+            }
             if open == nil {
-                if line.hasPrefix("## ") || line.hasPrefix("# ") { exercise = Lesson.exerciseTitle(line) }
-                let t = line.trimmingCharacters(in: .whitespaces)
+                if line.hasPrefix("## ") || line.hasPrefix("# ") {
+                    exercise = Lesson.exerciseTitle(line)
+                    // An exercise is found by its title (hint, solution, progress): two with one title would be one.
+                    if let e = exercise {
+                        guard !titles.contains(e) else { throw SessionError.invalid("\(path):\(i + 1): a second exercise titled '\(e)'") }
+                        titles.insert(e)
+                    }
+                }
                 if t.lowercased().contains("<summary>hint</summary>") {
                     hint = []
                     prose.append(line)
                     continue
-                }
-                if hint != nil {
-                    if t.hasPrefix("</details") {
-                        if let e = exercise { hints[e] = hint!.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
-                        hint = nil
-                    } else {
-                        hint!.append(line)
-                    }
                 }
             }
             if let opener = open {
@@ -168,6 +232,12 @@ public struct Lesson: Sendable {
                         if kind != .run && exercise == nil {
                             throw SessionError.invalid(
                                 "\(path):\(openedAt + 1): a ```lab \(kind.rawValue) cell belongs in a section headed ## Exercise: …")
+                        }
+                        if kind != .run, cells.contains(where: { $0.exercise == exercise && $0.kind == kind }) {
+                            throw SessionError.invalid("\(path):\(openedAt + 1): exercise '\(exercise!)' has a second ```lab \(kind.rawValue) cell")
+                        }
+                        if let q = commands.first(where: { ["quit", "exit"].contains($0.split(separator: " ").first.map(String.init) ?? "") }) {
+                            throw SessionError.invalid("\(path):\(openedAt + 1): '\(q)' in a cell would end the reader's shell")
                         }
                         cells.append(
                             Cell(
@@ -192,7 +262,7 @@ public struct Lesson: Sendable {
                 prose.append(line)
             }
         }
-        if open != nil {
+        if open != nil || hintFence != nil {
             throw SessionError.invalid("\(path):\(openedAt + 1): this code fence is never closed")
         }
         self.cells = cells

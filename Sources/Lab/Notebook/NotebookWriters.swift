@@ -51,7 +51,11 @@ extension Shell {
             "metadata": NotebookConversion.metadata,
         ]
         let data = try JSONSerialization.data(withJSONObject: notebook, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try AtomicFile.write(data, to: path)
+        let file = try AtomicFile.stage(data, to: path)  // a pipe or a device is refused, not replaced by a file
+        do { try file.commit() } catch {
+            file.discard()
+            throw error
+        }
         say("saved \(notebookEntries.count) command(s) to \(path) (Jupyter notebook, pictures inside)")
     }
 
@@ -61,10 +65,21 @@ extension Shell {
         guard !transcript.isEmpty else { throw SessionError.invalid("nothing to save yet: run some commands first") }
         let base = (path as NSString).deletingPathExtension
         let assets = base + "_files"
-        try AtomicFile.createFolder(assets)
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+            throw FileError("\(path): is a folder")  // before its pictures' folder is made beside it
+        }
+        // All or nothing: the pictures and the text are written beside their places first, and
+        // renamed into them only when every one is on disk (a full disk leaves the old notebook whole).
+        var staged: [AtomicFile.Staged] = []
+        var madeAssets = false
+        func discard() {
+            staged.forEach { $0.discard() }
+            if madeAssets { try? FileManager.default.removeItem(atPath: assets) }
+        }
         var md = "# NST Lab session\n\nSaved \(Date()). Run it again with `lab run \((path as NSString).lastPathComponent)`.\n\n"
         for entry in notebookEntries {
-            if let prose = entry.prose { md += prose + "\n\n" }
+            if let prose = entry.prose { md += Lesson.asRecord(prose) + "\n\n" }
             // A refused command is kept as what it taught: replaying checks it is still refused.
             md += "```lab\n\(entry.failed ? "expect error " : "")\(entry.command)\n```\n"
             let text = entry.output.trimmingCharacters(in: .newlines)
@@ -72,12 +87,26 @@ extension Shell {
             for picture in entry.pictures {
                 let name = (picture as NSString).lastPathComponent
                 let target = assets + "/" + name
-                try AtomicFile.copy(picture, to: target)
+                do {
+                    guard let data = FileManager.default.contents(atPath: picture) else { throw FileError("\(picture): cannot read") }
+                    if !madeAssets && !FileManager.default.fileExists(atPath: assets) {
+                        try AtomicFile.createFolder(assets)
+                        madeAssets = true
+                    }
+                    staged.append(try AtomicFile.stage(data, to: target))
+                } catch {
+                    discard()
+                    throw error
+                }
                 md += "![\(name)](\((assets as NSString).lastPathComponent)/\(name))\n"
             }
             md += "\n"
         }
-        try AtomicFile.write(Data(md.utf8), to: path)
-        say("saved \(notebookEntries.count) command(s) to \(path), pictures in \(assets)/")
+        do { staged.append(try AtomicFile.stage(Data(md.utf8), to: path)) } catch {
+            discard()
+            throw error
+        }
+        for file in staged { try file.commit() }
+        say("saved \(notebookEntries.count) command(s) to \(path)" + (madeAssets || staged.count > 1 ? ", pictures in \(assets)/" : ""))
     }
 }

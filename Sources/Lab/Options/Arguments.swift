@@ -76,6 +76,13 @@ public struct Arguments: Sendable {
         }
         return a
     }
+
+    /// "10,12" as whole numbers, every one of them: nil if any part is not one ("1,x,2" is not 1,2).
+    public static func wholeNumbers(_ text: some StringProtocol, separator: Character = ",") -> [Int]? {
+        let parts = text.split(separator: separator, omittingEmptySubsequences: false).map { Int($0) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
+        return parts.map { $0! }
+    }
 }
 
 public struct UsageError: Error, CustomStringConvertible, Equatable {

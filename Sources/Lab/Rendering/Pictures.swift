@@ -310,28 +310,70 @@ public enum PictureMode: String, CaseIterable, Sendable {
 }
 
 enum TerminalPicture {
-    /// The image fitted to `columns` character cells in the given mode (auto resolved by the caller).
-    static func render(_ image: RGBImage, columns: Int, mode: PictureMode) -> String {
+    /// Pixels of a character cell, as terminals commonly draw them (10×20): graphics are sent at
+    /// about the size they are shown.
+    static let cellWidth = 10, cellHeight = 20
+
+    /// The cells (columns × lines) a picture takes: as wide as `columns` allow, and never taller than
+    /// `lines` (a 1×300 picture is one tall column, not thousands of lines or a gigabyte of escapes).
+    static func cells(_ image: RGBImage, columns: Int, lines: Int) -> (columns: Int, lines: Int) {
+        let aspect = Double(image.height) / Double(max(1, image.width)) * Double(cellWidth) / Double(cellHeight)
+        var c = max(1, columns)
+        var l = Int((Double(c) * aspect).rounded())
+        if l > lines {
+            l = max(1, lines)
+            c = max(1, min(columns, Int((Double(l) / aspect).rounded())))
+        }
+        return (c, max(1, l))
+    }
+
+    /// The image fitted to `columns` character cells and at most `lines` lines in the given mode
+    /// (auto resolved by the caller).
+    static func render(_ image: RGBImage, columns: Int, lines: Int = 40, mode: PictureMode) -> String {
         switch mode {
         case .off, .auto: return ""
-        case .text: return render(image, columns: columns, color: false)
-        case .blocks: return render(image, columns: columns, color: true)
-        case .kitty, .iterm, .sixel:
-            let code: Int32 = mode == .kitty ? Int32(NST_PICTURE_KITTY) : mode == .iterm ? Int32(NST_PICTURE_ITERM) : Int32(NST_PICTURE_SIXEL)
-            let out = image.pixels.withUnsafeBufferPointer {
-                nst_chafa_render($0.baseAddress, Int32(image.width), Int32(image.height), code, Int32(max(1, columns)), nil)
+        case .text: return render(image, columns: columns, lines: lines, color: false)
+        case .blocks: return render(image, columns: columns, lines: lines, color: true)
+        case .kitty, .iterm:
+            // Sent as PNG, at about the size shown: a few tens of kilobytes, not megabytes of raw pixels.
+            let fit = cells(image, columns: columns, lines: lines)
+            let shown = image.fitted(width: fit.columns * cellWidth, height: fit.lines * cellHeight)
+            guard let png = try? shown.pngData() else { return render(image, columns: columns, lines: lines, color: true) }
+            let payload = png.base64EncodedString()
+            if mode == .iterm {
+                return "\u{1B}]1337;File=inline=1;size=\(png.count);width=\(fit.columns);height=\(fit.lines);preserveAspectRatio=1:\(payload)\u{07}\n"
             }
-            guard let out else { return render(image, columns: columns, color: true) }
+            // kitty: f=100 (PNG), a=T (transmit and show) in c×r cells, the payload in chunks of 4096 (m=1: more follow).
+            var out = "", first = true
+            var rest = Substring(payload)
+            repeat {
+                let chunk = rest.prefix(4096)
+                rest = rest.dropFirst(chunk.count)
+                let more = rest.isEmpty ? 0 : 1
+                let keys = first ? "f=100,a=T,c=\(fit.columns),r=\(fit.lines),q=2,m=\(more)" : "m=\(more)"
+                out += "\u{1B}_G\(keys);\(chunk)\u{1B}\\"
+                first = false
+            } while !rest.isEmpty
+            return out + "\n"
+        case .sixel:
+            let fit = cells(image, columns: columns, lines: lines)
+            let shown = image.fitted(width: fit.columns * cellWidth, height: fit.lines * cellHeight)
+            let out = shown.pixels.withUnsafeBufferPointer {
+                nst_chafa_render($0.baseAddress, Int32(shown.width), Int32(shown.height), Int32(NST_PICTURE_SIXEL), Int32(fit.columns), nil)
+            }
+            guard let out else { return render(image, columns: columns, lines: lines, color: true) }
             defer { free(out) }
             return String(cString: out) + "\n"
         }
     }
 
-    /// The image fitted to `columns` characters: 24-bit half-blocks, or a grey character ramp.
-    static func render(_ image: RGBImage, columns: Int, color: Bool) -> String {
-        let cols = max(8, min(columns, image.width))
+    /// The image fitted to `columns` characters and `lines` lines: 24-bit half-blocks, or a grey character ramp.
+    static func render(_ image: RGBImage, columns: Int, lines: Int = 40, color: Bool) -> String {
+        // A character is about twice as tall as wide; a half-block shows two pixels, one above the other.
+        let fit = cells(image, columns: min(columns, max(8, image.width)), lines: lines)
+        let cols = fit.columns
         if color {
-            let rows = max(2, Int((Double(image.height) * Double(cols) / Double(image.width)).rounded()) / 2 * 2)
+            let rows = fit.lines * 2
             let img = image.resized(width: cols, height: rows, filter: .area)
             var out = ""
             for y in stride(from: 0, to: rows, by: 2) {
@@ -343,8 +385,7 @@ enum TerminalPicture {
             }
             return out
         }
-        // Characters are about twice as tall as wide.
-        let rows = max(1, Int((Double(image.height) * Double(cols) / Double(image.width) / 2).rounded()))
+        let rows = fit.lines
         let img = image.resized(width: cols, height: rows, filter: .area)
         let ramp = Array(" .:-=+*#%@")
         var out = ""

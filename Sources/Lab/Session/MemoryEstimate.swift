@@ -64,6 +64,24 @@ extension TransferSession {
         configuration c: TransferConfiguration? = nil, content: RGBImage? = nil,
         styleCount: Int? = nil, optimizer: (any Optimizer)? = nil
     ) throws {
+        // VGG19 halves the image five times: a working image under 16 pixels either way has layers
+        // of no width at all (a 1-pixel-wide photo at 128 rows is 0×128).
+        if let image = content ?? self.content {
+            let size = kerasTargetSize(width: image.width, height: image.height, rows: (c ?? configuration).rows)
+            guard size.width >= 16 && size.height >= 16 else {
+                throw SessionError.invalid(
+                    "a \(image.width)×\(image.height) content image makes a \(size.width)×\(size.height) working image; "
+                        + "VGG19 needs at least 16 pixels each way (a wider image, or a larger --size)")
+            }
+            // The style images are resized to the working size times --style-scale.
+            let scale = (c ?? configuration).styleScale
+            let style = (width: Int(Double(size.width) * scale), height: Int(Double(size.height) * scale))
+            guard style.width >= 16 && style.height >= 16 else {
+                throw SessionError.invalid(
+                    "--style-scale \(scale) makes the style images \(style.width)×\(style.height) (the working image is "
+                        + "\(size.width)×\(size.height)); VGG19 needs at least 16 pixels each way: a larger --style-scale")
+            }
+        }
         guard let e = memoryEstimate(configuration: c, content: content, styleCount: styleCount, optimizer: optimizer) else { return }
         let limit = MemoryPolicy.limit
         guard e.total <= limit else {

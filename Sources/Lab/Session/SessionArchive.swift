@@ -162,7 +162,7 @@ extension TransferSession {
         }
         let saved: SavedSession
         do { saved = try JSONDecoder().decode(SavedSession.self, from: data) } catch {
-            throw SessionError.invalid("\(path)/session.json is damaged (\(error.localizedDescription))")
+            throw SessionError.invalid("\(path)/session.json is damaged: \(SessionArchiveError.explain(error))")
         }
         // A file of the session folder, never a path that leads out of it.
         func file(_ name: String) throws -> String {
@@ -232,6 +232,49 @@ extension TransferSession {
             try restore(
                 combination: combination, optimizer: optimizer, history: saved.history.map(\.record),
                 average: average, averageSteps: saved.averageSteps ?? 0)
+        }
+    }
+}
+
+/// A decoding error as a reader can act on it: where in the archive (the key path) and what is wrong
+/// there, not Foundation's "The data isn't in the correct format."
+enum SessionArchiveError {
+    static func explain(_ error: Error) -> String {
+        func at(_ path: [CodingKey]) -> String {
+            guard !path.isEmpty else { return "at the top" }
+            return "at " + path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined().drop { $0 == "." }
+        }
+        switch error as? DecodingError {
+        case .keyNotFound(let key, let c)?:
+            return "\(at(c.codingPath + [key])): missing"
+        case .valueNotFound(let type, let c)?:
+            return "\(at(c.codingPath)): null where \(describe(type)) belongs"
+        case .typeMismatch(let type, let c)?:
+            return "\(at(c.codingPath)): not \(describe(type))"
+        case .dataCorrupted(let c)?:
+            if c.codingPath.isEmpty {
+                // Foundation's parser says where (and NaN or a bare word is not JSON at all).
+                let reason = (c.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
+                return "not valid JSON"
+                    + (reason.map { " (\($0.replacingOccurrences(of: "\n", with: " ")))" } ?? " (a NaN, a bare word, or text cut short?)")
+            }
+            return "\(at(c.codingPath)): \(c.debugDescription)"
+        case nil, .some:
+            return "\(error)"
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int32.Type, is UInt.Type: return "a whole number"
+        case is Double.Type, is Float.Type: return "a number"
+        case is String.Type: return "a string"
+        case is Bool.Type: return "true or false"
+        default:
+            let name = "\(type)"
+            if name.hasPrefix("Array") { return "a list" }
+            if name.hasPrefix("Dictionary") { return "an object" }
+            return "a \(name)"
         }
     }
 }

@@ -121,6 +121,13 @@ extension TransferSession {
         return try loss.evaluate(image, targets: try targets(), gradientOf: term, compute)
     }
 
+    /// The loss at the current image (after the last iteration): carried from L-BFGS's line search,
+    /// else one forward pass. An iteration's record holds the loss it *started* from.
+    public func lossNow() throws -> LossBreakdown {
+        if let b = state.breakdownAtCurrent { return b }
+        return try evaluate(gradientOf: nil).breakdown
+    }
+
     public func evaluate(gradientOf term: TermSelection? = .total) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
         guard let combination else { throw SessionError.needsContent }
         let loss = self.loss
@@ -225,6 +232,7 @@ extension TransferSession {
 
     /// Goes back to the state after iteration `n` (0: the initial image), if a snapshot of it is kept.
     public func rewind(to n: Int) throws {
+        guard combination != nil else { throw SessionError.needsContent }
         guard n >= 0, n <= iteration else {
             throw SessionError.invalid("can rewind to \(state.reopenedAt?.iteration ?? 0)…\(iteration), not \(n)")
         }

@@ -11,6 +11,8 @@ public final class Shell: @unchecked Sendable {
     /// 24-bit colour pictures (a terminal without NO_COLOR), or the plain fallback.
     public var color: Bool
     public var columns: Int
+    /// The terminal's height in lines: a picture is never taller than it.
+    public var lines = 40
     /// How pictures are drawn (`set --pictures`); `auto` is resolved against the terminal at each draw.
     public var pictures: PictureMode = .auto
     /// Where pictures and plots are written as PNG.
@@ -32,6 +34,9 @@ public final class Shell: @unchecked Sendable {
     public var progressPath: String? = nil
     var openLesson: Lesson?
     var cellIndex = 0
+    /// How many of each lesson's first cells have run in this shell (by lesson path): a lesson
+    /// resumed in a new shell runs the cells before its place first, so their set-up is there.
+    var lessonCellsRun: [String: Int] = [:]
     /// Called by `edit` with a cell's command, for the terminal to put on the input line.
     public var prefill: ((String) -> Void)?
 
@@ -63,7 +68,11 @@ public final class Shell: @unchecked Sendable {
     /// The learner's named values (`let NAME = EXPR`), and `ans`, the last one printed.
     var bindings: [String: Binding] = [:]
     /// The learner's guesses (`guess NAME X`), shown beside the measurement by `reveal NAME`.
-    var guesses: [String: Double] = [:]
+    /// With each, how many times its value had been measured then: a guess is scored only against
+    /// a measurement made after it (not one already on the screen).
+    var guesses: [String: (value: Double, measuredTimes: Int)] = [:]
+    /// How many times each value has been measured.
+    var measuredTimes: [String: Int] = [:]
 
     public init(
         output: @escaping (String) -> Void, color: Bool = false, columns: Int = 80,
@@ -128,6 +137,12 @@ public final class Shell: @unchecked Sendable {
     /// A value that is not a number (a share of a zero loss, say) is no measurement: nothing is kept.
     func measured(_ name: String, _ value: Double) {
         if value.isNaN { measurements[name] = nil } else { measurements[name] = value }
+        measuredTimes[name, default: 0] += 1
+    }
+
+    /// How many times NAME (or both parts of A/B) has been measured.
+    func timesMeasured(_ name: String) -> Int {
+        name.split(separator: "/").map { measuredTimes[String($0)] ?? 0 }.reduce(0, +)
     }
 
     /// A measured value by name, or A/B, the ratio of two (timings compare only as ratios
@@ -150,8 +165,31 @@ public final class Shell: @unchecked Sendable {
         let printable = String(String.UnicodeScalarView(text.unicodeScalars.filter { !Shell.isControl($0) }))
         let line = printable.hasSuffix("\n") ? printable : printable + "\n"
         capture += line
-        output(line)
-        cellRecorder?(.text(line))
+        emit {
+            self.output(line)
+            self.cellRecorder?(.text(line))
+        }
+    }
+
+    /// Prints a lesson's Markdown rendered for the terminal (MarkdownTerminal): styled on a colour
+    /// terminal; plain for pipes, notebooks and front ends.
+    func sayMarkdown(_ prose: String) {
+        let plain = MarkdownTerminal.render(prose, styled: false)
+        guard !plain.isEmpty else { return }
+        let shown = color ? MarkdownTerminal.render(prose, styled: true) : plain
+        capture += plain + "\n"
+        emit {
+            self.output(shown + "\n")
+            self.cellRecorder?(.text(plain + "\n"))
+        }
+    }
+
+    /// Output held back while a command runs (nil: none held; see `execute`).
+    private var held: [() -> Void]? = nil
+
+    /// Writes to the terminal and the cell's recorder now, or when the command has succeeded.
+    private func emit(_ action: @escaping () -> Void) {
+        if held != nil { held!.append(action) } else { action() }
     }
 
     /// Runs one line. Errors come back as one line, and change nothing.
@@ -187,12 +225,24 @@ public final class Shell: @unchecked Sendable {
         if cellDepth > 0, CommandTable.lessonNavigation.contains(command.name) {
             return fail("\(command.name) cannot run inside a lesson cell")
         }
-        do {
+        // A refused command prints one line and changes nothing: while it runs, what it prints and
+        // draws is held back (the outermost command decides), and what it measured is undone.
+        let holding = held == nil && command.transactional && !command.streams && !CommandTable.lessonNavigation.contains(command.name)
+        if holding { held = [] }
+        let measuredBefore = measurements
+        let result = Result<Void, Error> {
             let rest = Array(words.dropFirst())
             let args =
                 command.rawArguments
                 ? Arguments(positional: rest)
                 : try Arguments.parse(rest, options: command.options, flags: command.flags)
+            if let most = command.maxPositional, args.positional.count > most {
+                let extra = args.positional.dropFirst(most).joined(separator: " ")
+                throw UsageError(
+                    most == 0
+                        ? "\(command.name) takes no arguments, got '\(extra)'"
+                        : "\(command.name) takes at most \(most) argument(s); '\(extra)' is one too many")
+            }
             interruption.clear()
             if command.transactional, let session = loadedSession {
                 try session.atomically { try command.run(self, args) }
@@ -205,14 +255,27 @@ public final class Shell: @unchecked Sendable {
             } else {
                 try command.run(self, args)
             }
+        }
+        let heldBack = holding ? held ?? [] : []
+        if holding { held = nil }
+        switch result {
+        case .success:
             succeeded = true
+            heldBack.forEach { $0() }
             return .ok
-        } catch let e as UsageError {
-            return fail("\(e.message) — usage: \(command.usage)")
-        } catch let e as CocoaError {
-            return fail(AtomicFile.describe(e))  // not Foundation's multi-line dump
-        } catch {
-            return fail("\(error)")
+        case .failure(let error):
+            if command.transactional {
+                measurements = measuredBefore
+                if holding {
+                    capture = ""
+                    capturedPictures = []
+                }
+            }
+            switch error {
+            case let e as UsageError: return fail("\(e.message) — usage: \(command.usage)")
+            case let e as CocoaError: return fail(AtomicFile.describe(e))  // not Foundation's multi-line dump
+            default: return fail("\(error)")
+            }
         }
     }
 
@@ -222,8 +285,10 @@ public final class Shell: @unchecked Sendable {
         let line = String(
             String.UnicodeScalarView((prefix + message.replacingOccurrences(of: "\n", with: " ")).unicodeScalars.filter { !Shell.isControl($0) }))
         capture += line + "\n"
-        output(line + "\n")
-        cellRecorder?(.error(line))
+        emit {
+            self.output(line + "\n")
+            self.cellRecorder?(.error(line))
+        }
         return .failed(line)
     }
 
@@ -234,14 +299,14 @@ public final class Shell: @unchecked Sendable {
         try image.savePNG(path)
         capturedPictures.append(path)
         say("\(caption) — \(image.width)×\(image.height), saved \(path)")
-        cellRecorder?(.picture(path: path, caption: caption, width: image.width, height: image.height))
+        emit { self.cellRecorder?(.picture(path: path, caption: caption, width: image.width, height: image.height)) }
         drawInTerminal(image)
     }
 
     /// A picture already written to `path`: recorded for notebooks and front ends, and drawn.
     func showSaved(_ image: RGBImage, path: String, caption: String) {
         capturedPictures.append(path)
-        cellRecorder?(.picture(path: path, caption: caption, width: image.width, height: image.height))
+        emit { self.cellRecorder?(.picture(path: path, caption: caption, width: image.width, height: image.height)) }
         drawInTerminal(image)
     }
 
@@ -259,7 +324,8 @@ public final class Shell: @unchecked Sendable {
     /// Draws a picture in the terminal as the `pictures` setting says, fitted to its current width.
     func drawInTerminal(_ image: RGBImage) {
         let mode = PictureMode.resolve(pictures, color: color, environment: ProcessInfo.processInfo.environment)
-        output(TerminalPicture.render(image, columns: min(columns, 100), mode: mode))
+        let text = TerminalPicture.render(image, columns: min(columns, 100), lines: max(8, min(lines - 4, 60)), mode: mode)
+        emit { self.output(text) }
     }
 
     /// Splits a line into words; "…" and '…' group words with spaces.
@@ -291,7 +357,7 @@ public final class Shell: @unchecked Sendable {
 
     /// Runs lines as a notebook: each echoed after a prompt, then its output. Stops at the first
     /// failing line (reporting its number) unless `keepGoing`. Returns the number of failures.
-    public func runScript(_ lines: [String], name: String, keepGoing: Bool = false, echo: Bool = true) -> Int {
+    public func runScript<Lines: Sequence<String>>(_ lines: Lines, name: String, keepGoing: Bool = false, echo: Bool = true) -> Int {
         var failures = 0
         for (i, line) in lines.enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)

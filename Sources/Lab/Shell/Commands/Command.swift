@@ -29,6 +29,11 @@ struct Command: Sendable {
     var transactional = true
     /// The words after the name reach the command unparsed (`expect error set --size 0`).
     var rawArguments = false
+    /// At most this many words besides the options (nil: any number); more is refused, never ignored
+    /// (`step 1 2`, `reset now`).
+    var maxPositional: Int? = nil
+    /// Prints as it goes (a long computation's progress): its output is not held back until it succeeds.
+    var streams = false
     let run: @Sendable (Shell, Arguments) throws -> Void
 }
 

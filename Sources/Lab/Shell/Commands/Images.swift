@@ -7,7 +7,7 @@ extension CommandTable {
     static let images: [Command] = [
         Command(
             name: "content", topic: .images, summary: "load the content image (PNG or JPEG)",
-            usage: "content FILE", example: "content images/chelsea.png", completes: .files
+            usage: "content FILE", example: "content images/chelsea.png", completes: .files, maxPositional: 1
         ) { shell, a in
             guard a.positional.count == 1 else { throw UsageError("content needs one FILE") }
             let s = try shell.session()
@@ -18,7 +18,7 @@ extension CommandTable {
         Command(
             name: "style", topic: .images, summary: "load the style image, replacing others; --add blends another in",
             usage: "style FILE [--add] [--weight W] [--mask M]", example: "style images/hubble_deep_field.jpg",
-            options: ["weight", "mask"], flags: ["add"], completes: .files
+            options: ["weight", "mask"], flags: ["add"], completes: .files, maxPositional: 1
         ) { shell, a in
             guard a.positional.count == 1 else { throw UsageError("style needs one FILE") }
             let s = try shell.session()
@@ -66,7 +66,7 @@ extension CommandTable {
         Command(
             name: "tensor", topic: .images, summary: "an image as VGG19 sees it: BGR, means subtracted",
             usage: "tensor [content|style|result] [--pixel X,Y]", example: "tensor content --pixel 10,20",
-            options: ["pixel"], completes: .words(TransferSession.imageNames)
+            options: ["pixel"], completes: .words(TransferSession.imageNames), maxPositional: 1
         ) { shell, a in
             let s = try shell.session()
             let which = a.positional.first ?? "content"
@@ -76,8 +76,7 @@ extension CommandTable {
             // Check the argument before printing anything: a failing command prints one line.
             var pixel: (x: Int, y: Int)? = nil
             if let p = a.value("pixel") {
-                let xy = p.split(separator: ",").compactMap { Int($0) }
-                guard xy.count == 2, (0..<w).contains(xy[0]), (0..<h).contains(xy[1]) else {
+                guard let xy = Arguments.wholeNumbers(p), xy.count == 2, (0..<w).contains(xy[0]), (0..<h).contains(xy[1]) else {
                     throw UsageError("--pixel X,Y inside \(w)×\(h)")
                 }
                 pixel = (xy[0], xy[1])
@@ -106,7 +105,7 @@ extension CommandTable {
         },
         Command(
             name: "save", topic: .images, summary: "save the result image as PNG (deprocessed: means added, RGB, clipped)",
-            usage: "save FILE.png", example: "save out/cat.png", completes: .files
+            usage: "save FILE.png", example: "save out/cat.png", completes: .files, maxPositional: 1
         ) { shell, a in
             guard a.positional.count == 1 else { throw UsageError("save needs a FILE") }
             try shell.session().resultImage().savePNG(a.positional[0])
@@ -115,7 +114,7 @@ extension CommandTable {
         Command(
             name: "diff", topic: .images, summary: "the per-pixel difference of two pictures, and its statistics",
             usage: "diff A B   (content, style, result, a run kept with --name, or a PNG/JPEG file)", example: "diff content result",
-            completes: .words(TransferSession.imageNames)
+            completes: .words(TransferSession.imageNames), maxPositional: 2
         ) { shell, a in
             guard a.positional.count == 2 else { throw UsageError("diff needs two pictures") }
             let s = try shell.session()

@@ -8,7 +8,7 @@ extension CommandTable {
     static let network: [Command] = [
         Command(
             name: "layers", topic: .network, summary: "VGG19's layers at the working size: shapes, parameters, FLOPs",
-            usage: "layers", example: "layers"
+            usage: "layers", example: "layers", maxPositional: 0
         ) { shell, _ in
             let s = try shell.session()
             guard let size = s.workingSize else { throw SessionError.needsContent }
@@ -36,7 +36,7 @@ extension CommandTable {
         Command(
             name: "features", topic: .network, summary: "a layer's feature maps: statistics and a grid of channels",
             usage: "features LAYER [--image content|style|result] [--channels 0,5,9] [--pre]",
-            example: "features block1_conv1 --channels 0,1,2,3", options: ["image", "channels"], flags: ["pre"], completes: .layers
+            example: "features block1_conv1 --channels 0,1,2,3", options: ["image", "channels"], flags: ["pre"], completes: .layers, maxPositional: 1
         ) { shell, a in
             guard a.positional.count == 1 else { throw UsageError("features needs a LAYER") }
             let s = try shell.session()
@@ -62,7 +62,7 @@ extension CommandTable {
             shell.say(String(format: "the channel with the largest mean: %d (%.4g)", st.topChannel, st.channelMeans[st.topChannel]))
             var channels = Array(0..<min(c, 16))
             if let list = a.value("channels") {
-                channels = list.split(separator: ",").compactMap { Int($0) }
+                channels = Arguments.wholeNumbers(list) ?? []
                 guard !channels.isEmpty, channels.allSatisfy({ (0..<c).contains($0) }) else {
                     throw UsageError("--channels: numbers in 0…\(c - 1), comma-separated")
                 }
@@ -77,7 +77,7 @@ extension CommandTable {
             name: "gram", topic: .network, summary: "a layer's Gram matrix: heatmap, most correlated channels, style − result",
             usage: "gram LAYER [--image content|style|result] [--top K] [--diff] [--scale linear|log|correlation]",
             example: "gram block2_conv1 --top 5 --scale log",
-            options: ["image", "top", "scale"], flags: ["diff"], completes: .layers
+            options: ["image", "top", "scale"], flags: ["diff"], completes: .layers, maxPositional: 1
         ) { shell, a in
             let scale = try a.choice("scale", Pictures.GramScale.self) ?? .linear
             guard a.positional.count == 1 else { throw UsageError("gram needs a LAYER") }
@@ -138,7 +138,7 @@ extension CommandTable {
             name: "reconstruct", topic: .network,
             summary: "Gatys's Figure 1: from noise, rebuild the image from one layer's content or some layers' style",
             usage: "reconstruct content LAYER | style LAYER,LAYER… [--iterations N] [--lr X] [--seed S]",
-            example: "reconstruct content block4_conv2", options: ["iterations", "lr", "seed"]
+            example: "reconstruct content block4_conv2", options: ["iterations", "lr", "seed"], maxPositional: 2, streams: true
         ) { shell, a in
             guard a.positional.count == 2, ["content", "style"].contains(a.positional[0]) else {
                 throw UsageError("reconstruct content LAYER or reconstruct style LAYER,LAYER…")
@@ -183,11 +183,10 @@ extension CommandTable {
         },
         Command(
             name: "rf", topic: .network, summary: "the receptive field: the input region one feature of a layer sees",
-            usage: "rf LAYER X,Y", example: "rf block3_conv1 10,12", completes: .layers
+            usage: "rf LAYER X,Y", example: "rf block3_conv1 10,12", completes: .layers, maxPositional: 2
         ) { shell, a in
             guard a.positional.count == 2 else { throw UsageError("rf needs LAYER and X,Y (feature coordinates at that layer)") }
-            let xy = a.positional[1].split(separator: ",").compactMap { Int($0) }
-            guard xy.count == 2 else { throw UsageError("X,Y are two whole numbers, e.g. 10,12") }
+            guard let xy = Arguments.wholeNumbers(a.positional[1]), xy.count == 2 else { throw UsageError("X,Y are two whole numbers, e.g. 10,12") }
             let s = try shell.session()
             guard let size = s.workingSize, let content = s.content else { throw SessionError.needsContent }
             let layer = a.positional[0]

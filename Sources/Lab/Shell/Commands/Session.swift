@@ -7,7 +7,7 @@ extension CommandTable {
     static let session: [Command] = [
         Command(
             name: "new", topic: .session, summary: "start a new session: default settings, no images, no history (lessons begin with it)",
-            usage: "new", example: "new", transactional: false
+            usage: "new", example: "new", transactional: false, maxPositional: 0
         ) { shell, a in
             guard a.positional.isEmpty else { throw UsageError("new takes no arguments") }
             let dropped = try shell.startNewSession()
@@ -17,7 +17,7 @@ extension CommandTable {
         },
         Command(
             name: "help", aliases: ["?"], topic: .session, summary: "list commands by topic, or show one command's usage and example",
-            usage: "help [COMMAND]", example: "help step", completes: .commands
+            usage: "help [COMMAND]", example: "help step", completes: .commands, maxPositional: 1
         ) { shell, a in
             if let name = a.positional.first {
                 guard let c = find(name) else { throw UsageError("no command '\(name)'") }
@@ -40,11 +40,11 @@ extension CommandTable {
         },
         Command(
             name: "quit", aliases: ["exit"], topic: .session, summary: "leave the shell (Ctrl-D too)",
-            usage: "quit", example: "quit"
+            usage: "quit", example: "quit", maxPositional: 0
         ) { _, _ in },
         Command(
             name: "session", topic: .session, summary: "save the whole session (images, settings, optimiser, history) or reopen one",
-            usage: "session save|open FOLDER", example: "session save out/cat.nstlab", completes: .files
+            usage: "session save|open FOLDER", example: "session save out/cat.nstlab", completes: .files, maxPositional: 2
         ) { shell, a in
             guard a.positional.count == 2, ["save", "open"].contains(a.positional[0]) else { throw UsageError("session save|open FOLDER") }
             let s = try shell.session()

@@ -42,7 +42,7 @@ extension CommandTable {
         },
         Command(
             name: "config", topic: .settings, summary: "show the whole configuration",
-            usage: "config", example: "config"
+            usage: "config", example: "config", maxPositional: 0
         ) { shell, _ in
             let s = try shell.session()
             // Every option's current value, as it would be typed (derived from the option table), then the session's facts.
