@@ -66,7 +66,7 @@ struct ExerciseTests {
         #expect(throws: SessionError.self) { try Lesson(path: "x.md", markdown: "## Exercise: a\n```lab check\nexpect loss > 0\n```\n") }
         #expect(throws: SessionError.self) { try Lesson(path: "x.md", markdown: "# A\n```lab check\nloss\n```\n```lab solution\nloss\n```\n") }
         #expect(throws: SessionError.self) { try Lesson(path: "x.md", markdown: "## Exercise: a\n```lab bogus\nloss\n```\n") }
-        #expect(!Lesson.displayProse("a\n<details><summary>Hint</summary>\nb\n</details>").contains("details"))
+        #expect(MarkdownTerminal.render("a\n<details><summary>Hint</summary>\nb\n</details>", styled: false) == "a\n▸ Hint — type hint to open it")
     }
 
     /// At an unsolved exercise `next` waits and says what is unmet; the learner's own commands

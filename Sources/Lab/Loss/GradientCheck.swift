@@ -11,7 +11,14 @@ public struct GradientCheckResult: Sendable {
     public var channel: Int, y: Int, x: Int
     public var analytic: Double  // from the session's backward pass (float32)
     public var numeric: Double  // central difference in float64
-    public var relativeError: Double { abs(analytic - numeric) / max(abs(numeric), abs(analytic), 1e-30) }
+    /// The gradient's scale over the whole image (its largest |entry|): a pixel where the gradient is
+    /// nearly zero is judged against it, not against itself (−1.775e-5 vs −1.777e-5 is right).
+    public var scale: Double = 0
+    /// |a − n| / max(|a|, |n|, 1e-3 · scale): relative where the gradient matters, absolute below.
+    public var relativeError: Double {
+        abs(analytic - numeric) / max(abs(numeric), abs(analytic), GradientCheckResult.floor * scale, 1e-30)
+    }
+    public static let floor = 1e-3
 }
 
 /// The total loss at x (3, H, W), in Double, through the generic reference kernels — the same
@@ -89,6 +96,7 @@ extension TransferSession {
         }
         guard h > 0, h.isFinite else { throw SessionError.invalid("the step must be positive") }
         let gradient = try evaluate(gradientOf: term).gradient!
+        let scale = gradient.data.reduce(0) { max($0, abs(Double($1))) }
         var reference = DoubleReferenceLoss(vgg: vgg, configuration: configuration.loss, targets: try targets())
         reference.selection = term
         var x = combination.data.map(Double.init)
@@ -102,7 +110,8 @@ extension TransferSession {
             if shouldStop() { throw SessionError.invalid("gradcheck interrupted (Ctrl-C)") }
             let down = reference.loss(x, h: height, w: width)
             x[i] = original
-            return GradientCheckResult(channel: p.c, y: p.y, x: p.x, analytic: Double(gradient.data[i]), numeric: (up - down) / (2 * h))
+            return GradientCheckResult(
+                channel: p.c, y: p.y, x: p.x, analytic: Double(gradient.data[i]), numeric: (up - down) / (2 * h), scale: scale)
         }
     }
 }

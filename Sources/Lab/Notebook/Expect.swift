@@ -115,14 +115,21 @@ extension Shell {
             guard !changed else { throw ExpectationFailed(message: "'\(command)' failed but changed the session (undone)") }
             say("ok: '\(command)' was refused (\(why.dropFirst(7).prefix(60))…), nothing changed")
         case "decreasing":
+            // Monotone: every iteration's loss at most the one before (a run that zig-zags up and
+            // down is not decreasing, whatever its endpoints); --overall asks only that the last be
+            // below the first.
+            guard p.count == 1 || (p.count == 2 && p[1] == "--overall") else { throw UsageError("expect decreasing [--overall]") }
             let h = try s().history.map(\.total)
+            let shown = { h.map { String(format: "%.4g", $0) }.joined(separator: ", ") }
             guard h.count >= 2, let first = h.first, let last = h.last, last < first else {
-                throw ExpectationFailed(
-                    message:
-                        "the loss did not decrease over the recorded iterations (\(h.map { String(format: "%.4g", $0) }.joined(separator: ", ")))"
-                )
+                throw ExpectationFailed(message: "the loss did not decrease over the recorded iterations (\(shown()))")
             }
-            say(String(format: "ok: the loss went from %.6g to %.6g", first, last))
+            if p.count == 1, let k = h.indices.dropFirst().first(where: { h[$0] > h[$0 - 1] }) {
+                throw ExpectationFailed(
+                    message: String(format: "the loss rose at iteration %d (%.6g after %.6g): not monotone; ", k + 1, h[k], h[k - 1])
+                        + "expect decreasing --overall compares the ends only")
+            }
+            say(String(format: "ok: the loss went from %.6g to %.6g%@", first, last, p.count == 1 ? " at every iteration" : " (overall)"))
         case "close":
             try expectClose()
         default:

@@ -40,6 +40,11 @@ public struct NamedRun: Sendable, Equatable {
     public var history: [IterationRecord]
     public var result: RGBImage
     public var settings: String
+    /// Every option as `config` shows it when the run was kept (for `compare`: what differs).
+    public var options: [String: String] = [:]
+    /// What its loss was: runs whose loss is defined differently have curves that do not compare.
+    public var loss = LossConfiguration()
+    public var rows = 0
 }
 
 /// What happened between iterations that changes the curve: a new optimiser or setting, a rewind.

@@ -222,9 +222,12 @@ public final class TransferSession: @unchecked Sendable {
     /// Keeps the current run's history and result under `name` (replacing a run of that name).
     public func keepRun(named name: String) throws {
         let o = optimizer.settings.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+        var options: [String: String] = [:]
+        for option in TransferOptions.all { if let v = option.current(self) { options[option.name] = v } }
         let run = NamedRun(
             name: name, history: history, result: try resultImage(),
-            settings: "\(optimizer.name) (\(o)), \(configuration.loss.normalization.rawValue) normalisation")
+            settings: "\(optimizer.name) (\(o)), \(configuration.loss.normalization.rawValue) normalisation",
+            options: options, loss: configuration.loss, rows: configuration.rows)
         state.namedRuns.removeAll { $0.name == name }
         state.namedRuns.append(run)
     }

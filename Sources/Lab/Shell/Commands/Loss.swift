@@ -60,7 +60,7 @@ extension CommandTable {
             name: "grad", topic: .loss, summary: "the gradient of the loss (or one term) with respect to the image",
             usage: "grad [--term " + (["total"] + LossTerms.kinds.map(\.rawValue)).joined(separator: "|") + "|KIND:LAYER|YOURS]",
             example: "grad --term style:block1_conv1",
-            options: ["term"]
+            options: ["term"], maxPositional: 0
         ) { shell, a in
             let s = try shell.session()
             let term = try TermSelection.parse(a.value("term") ?? "total", configuration: s.configuration.loss)
@@ -79,7 +79,7 @@ extension CommandTable {
         Command(
             name: "gradcheck", topic: .loss, summary: "check the gradient against finite differences (float64, slow: use small sizes)",
             usage: "gradcheck [--pixels C,Y,X;C,Y,X…] [--step H] [--term TERM]", example: "gradcheck --pixels 0,10,10;2,5,30",
-            options: ["pixels", "step", "term"]
+            options: ["pixels", "step", "term"], maxPositional: 0
         ) { shell, a in
             let s = try shell.session()
             guard let size = s.workingSize else { throw SessionError.needsContent }
@@ -89,14 +89,17 @@ extension CommandTable {
             var pixels: [(c: Int, y: Int, x: Int)] = [(0, size.height / 2, size.width / 2), (1, size.height / 3, size.width / 4), (2, 1, 1)]
             if let text = a.value("pixels") {
                 pixels = try text.split(separator: ";").map { item in
-                    let n = item.split(separator: ",").compactMap { Int($0) }
-                    guard n.count == 3 else { throw UsageError("--pixels is C,Y,X;C,Y,X…") }
+                    guard let n = Arguments.wholeNumbers(item), n.count == 3 else { throw UsageError("--pixels is C,Y,X;C,Y,X…") }
                     return (n[0], n[1], n[2])
                 }
             }
+            // Checked before the table's header: a refused gradcheck prints one line.
+            if let p = pixels.first(where: { !(0..<3).contains($0.c) || !(0..<size.height).contains($0.y) || !(0..<size.width).contains($0.x) }) {
+                throw UsageError("pixel (\(p.c), \(p.y), \(p.x)) is outside the (3, \(size.height), \(size.width)) image")
+            }
             let h = try a.double("step") ?? 1e-3
             let term = try TermSelection.parse(a.value("term") ?? "total", configuration: s.configuration.loss)
-            shell.say("pixel (c, y, x)     analytic (float32)   numeric (float64, h=\(h))   relative error")
+            shell.say("pixel (c, y, x)     analytic (float32)   numeric (float64, h=\(h))   relative error*")
             let results = try s.gradientCheck(pixels: pixels, step: h, term: term, shouldStop: { shell.interruption.isSet })
             for r in results {
                 shell.say(
@@ -104,6 +107,10 @@ extension CommandTable {
             }
             let worst = results.map(\.relativeError).max() ?? 0
             shell.measured("gradcheck.worst", worst)
+            shell.say(
+                String(
+                    format: "* |a − n| / max(|a|, |n|, %g × %.3g, the gradient's largest entry): near-zero entries are judged on its scale",
+                    GradientCheckResult.floor, results.first?.scale ?? 0))
             // float32 backward vs float64 differences: ~1e-7 is float32 rounding; much above 1e-3 would be a wrong gradient.
             shell.say(
                 String(

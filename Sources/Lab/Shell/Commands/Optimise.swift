@@ -9,7 +9,7 @@ extension CommandTable {
         Command(
             name: "optimizer", aliases: ["optimiser"], topic: .optimise, summary: "choose the optimiser and its settings, or show them",
             usage: "optimizer [sgd|adam|lbfgs] [--lr X] [--momentum X] [--history N]", example: "optimizer adam --lr 5",
-            options: ["lr", "momentum", "history"], completes: .words(["sgd", "adam", "lbfgs"])
+            options: ["lr", "momentum", "history"], completes: .words(["sgd", "adam", "lbfgs"]), maxPositional: 1
         ) { shell, a in
             let s = try shell.session()
             var words = ["--optimizer"] + a.positional.prefix(1)
@@ -20,7 +20,7 @@ extension CommandTable {
         },
         Command(
             name: "step", topic: .optimise, summary: "take N optimiser iterations (1 by default), printing each",
-            usage: "step [N] [--name NAME]", example: "step 5", options: ["name"], transactional: false
+            usage: "step [N] [--name NAME]", example: "step 5", options: ["name"], transactional: false, maxPositional: 1
         ) { shell, a in
             let n = a.positional.first.map { Int($0) } ?? 1
             guard let n, n >= 1 else { throw UsageError("step takes a positive count") }
@@ -33,7 +33,7 @@ extension CommandTable {
                 records.append(r)
                 printRecord(shell, r)
             }
-            if done < n { shell.say("interrupted; state kept at iteration \(s.iteration)") }
+            if done < n { shell.say("interrupted; state kept at iteration \(s.iteration)") } else { try sayLossNow(shell, s) }
             if let name {
                 try s.keepRun(named: name)
                 shell.say("kept as run '\(name)' (runs lists them, compare draws them)")
@@ -42,7 +42,7 @@ extension CommandTable {
         Command(
             name: "run", topic: .optimise, summary: "iterate until iteration N, reporting every K (Ctrl-C stops cleanly)",
             usage: "run N [--every K] [--save PREFIX] [--name NAME]", example: "run 100 --every 10 --name adam",
-            options: ["every", "save", "name"], transactional: false
+            options: ["every", "save", "name"], transactional: false, maxPositional: 1
         ) { shell, a in
             guard let target = a.positional.first.flatMap({ Int($0) }), target > 0 else { throw UsageError("run needs the iteration to reach") }
             let name = try runName(a)
@@ -68,6 +68,7 @@ extension CommandTable {
                     if (r.iteration + 1) % every == 0 || done == total { printRecord(shell, r) }
                 })
             measureSteps(shell, records)
+            if !outcome.interrupted && outcome.error == nil { try sayLossNow(shell, s) }
             if outcome.interrupted { shell.say("interrupted after iteration \(s.iteration) (started at \(start)); state intact") }
             if let e = outcome.error { throw SessionError.invalid(e) }
             if a.value("save") != nil { shell.say("saved \(outcome.saved.count) image(s) as \(run.prefix)_at_iteration_N.png") }
@@ -78,7 +79,7 @@ extension CommandTable {
         },
         Command(
             name: "runs", topic: .optimise, summary: "the runs kept by run --name: iterations, settings, final loss",
-            usage: "runs", example: "runs"
+            usage: "runs", example: "runs", maxPositional: 0
         ) { shell, _ in
             let s = try shell.session()
             guard !s.namedRuns.isEmpty else {
@@ -105,17 +106,43 @@ extension CommandTable {
             for r in runs {
                 shell.say("\(pad(r.name, 12)) \(r.history.count) iterations, loss \(r.history.last.map { formatLoss($0.total) } ?? "—")")
             }
+            // What differs between them, as `config` would show it.
+            let names = Set(runs.flatMap { $0.options.keys }).sorted()
+            let differing = names.filter { n in Set(runs.map { $0.options[n] ?? "—" }).count > 1 }
+            if differing.isEmpty {
+                shell.say("settings: the same")
+            } else {
+                shell.say("settings that differ:")
+                for n in differing {
+                    shell.say("  " + pad("--" + n, 22) + runs.map { "\($0.name): \($0.options[n] ?? "—")" }.joined(separator: "   "))
+                }
+            }
+            // Losses defined differently (weights, layers, normalisation, size) are different numbers.
+            let comparable = runs.allSatisfy { $0.loss == runs[0].loss && $0.rows == runs[0].rows }
+            if !comparable {
+                shell.say(
+                    "warning: their losses are not comparable (the loss is weighted, normalised or sized differently): "
+                        + "compare the pictures and the shape of each curve, not the numbers")
+            }
+            shell.measured("compare.comparable", comparable ? 1 : 0)
             let plot = Pictures.plot(
                 runs.map { (name: $0.name, values: $0.history.map(\.total)) },
-                title: "total loss: " + runs.map(\.name).joined(separator: " vs "))
+                title: "total loss: " + runs.map(\.name).joined(separator: " vs ") + (comparable ? "" : " (not comparable)"))
             try shell.showPicture(plot, name: "compare-losses", caption: "total loss of each run")
-            let row = Pictures.sideBySide(runs.map { ("\($0.name), iteration \($0.history.count)", $0.result) })
-            try shell.showPicture(row, name: "compare-results", caption: runs.map(\.name).joined(separator: " | "))
+            var row = runs.map { (caption: "\($0.name), iteration \($0.history.count)", image: $0.result) }
+            if runs.count == 2 {
+                // The difference panel: where the two results differ, and by how much.
+                let d = imageDifference(runs[0].result, runs[1].result)
+                row.append((String(format: "|difference|, RMS %.1f", d.rms), d.picture))
+                shell.measured("compare.rms", d.rms)
+                shell.say(String(format: "the results differ by %.2f RMS (0–255), PSNR %.1f dB", d.rms, d.psnr))
+            }
+            try shell.showPicture(Pictures.sideBySide(row), name: "compare-results", caption: row.map(\.caption).joined(separator: " | "))
         },
         Command(
             name: "profile", topic: .optimise, summary: "where one iteration's time goes: each layer's forward and backward, losses, update",
             usage: "profile [--conv auto|direct|winograd]", example: "profile --conv direct",
-            options: ["conv"], completes: .none
+            options: ["conv"], completes: .none, maxPositional: 0
         ) { shell, a in
             let s = try shell.session()
             let saved = s.compute
@@ -137,7 +164,7 @@ extension CommandTable {
         },
         Command(
             name: "upscale", topic: .optimise, summary: "go on at a larger size: the image and optimiser state enlarged, not restarted",
-            usage: "upscale ROWS", example: "upscale 256"
+            usage: "upscale ROWS", example: "upscale 256", maxPositional: 1
         ) { shell, a in
             guard a.positional.count == 1, let rows = Int(a.positional[0]) else { throw UsageError("upscale needs ROWS, a whole number") }
             let s = try shell.session()
@@ -150,7 +177,7 @@ extension CommandTable {
         },
         Command(
             name: "rewind", topic: .optimise, summary: "go back to iteration N (image and optimiser state)",
-            usage: "rewind N", example: "rewind 0"
+            usage: "rewind N", example: "rewind 0", maxPositional: 1
         ) { shell, a in
             guard let n = a.positional.first.flatMap({ Int($0) }) else { throw UsageError("rewind needs an iteration") }
             let s = try shell.session()
@@ -159,7 +186,7 @@ extension CommandTable {
         },
         Command(
             name: "history", topic: .optimise, summary: "the iterations so far: a table, a plot, a PNG plot of every term",
-            usage: "history [--last N] [--png FILE]", example: "history --png out/losses.png", options: ["last", "png"]
+            usage: "history [--last N] [--png FILE]", example: "history --png out/losses.png", options: ["last", "png"], maxPositional: 0
         ) { shell, a in
             let s = try shell.session()
             guard !s.history.isEmpty else {
@@ -210,7 +237,7 @@ extension CommandTable {
         },
         Command(
             name: "reset", topic: .optimise, summary: "start again from the initial image (clears history)",
-            usage: "reset", example: "reset"
+            usage: "reset", example: "reset", maxPositional: 0
         ) { shell, _ in
             try shell.session().resetCombination()
             shell.say("combination image reset; iteration 0")
@@ -223,6 +250,14 @@ extension CommandTable {
             String(
                 format: "iteration %4d  loss %@  (%@)  step %.4g  ‖g‖ %.4g  %.2f s",
                 r.iteration + 1, formatLoss(r.total) as NSString, terms as NSString, r.stepSize, r.gradientNorm, r.seconds))
+    }
+
+    /// Each iteration's line shows the loss it started from (as the Keras example prints it); this
+    /// line, the loss at the image now — what `loss` and `expect loss` see.
+    static func sayLossNow(_ shell: Shell, _ s: TransferSession) throws {
+        let now = try s.lossNow().total
+        shell.say("loss now \(formatLoss(now)), after iteration \(s.iteration) (each line above: the loss its iteration started from)")
+        shell.measured("loss.now", now)
     }
 
     static func runName(_ a: Arguments) throws -> String? {
