@@ -282,6 +282,7 @@ def fetch_images(force=False):
         f.write("| file | use | licence |\n| --- | --- | --- |\n")
         for name, (role, licence) in IMAGES.items():
             f.write(f"| {name} | {role} | {licence} |\n")
+        f.write("\nThe paintings in paintings/ are committed with the repository: see paintings/LICENSES.md.\n")
     print(f"images: wrote {len(wanted)} file(s) to {os.path.relpath(IMAGES_DIR, ROOT)}/", file=sys.stderr)
 
 
