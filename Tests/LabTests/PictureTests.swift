@@ -244,7 +244,8 @@ extension PictureTests {
         #expect(s.namedRuns.map(\.name) == ["adam", "sgd"])
         #expect(s.namedRuns[0].history.count == 4 && s.namedRuns[0].history.map(\.total) != s.namedRuns[1].history.map(\.total))
         let (outcome, out) = h.run("compare adam sgd")
-        #expect(outcome == .ok && out.contains("total loss of each run") && out.contains("adam | sgd"), "\(out)")
+        #expect(
+            outcome == .ok && out.contains("total loss of each run") && out.contains("adam, iteration 4 | sgd, iteration 4 | |difference|"), "\(out)")
         expectRefused(h, "compare adam nosuchrun", containing: "no run named nosuchrun")
         expectRefused(h, "run 9 --name a/b")
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Testing
 
 @testable import Lab
@@ -205,5 +206,29 @@ import Testing
         #expect(h.run("run 2 --name c").0 == .ok)
         let (_, same) = h.run("compare b c")
         #expect(!same.contains("not comparable") && same.contains("--lr"), "\(same)")
+    }
+
+    /// A linear Gram map was one bright dot on black (one channel's energy dwarfs the rest); the
+    /// gradient picture was the raw tensor, tiny, with no title or scale.
+    @Test func gramMapsAndGradientsReadAsFigures() throws {
+        // 64 channels, one diagonal entry 1000 times the others.
+        var values = (0..<(64 * 64)).map { Float(1 + ($0 * 7919) % 13) }
+        values[5 * 64 + 5] = 13_000
+        let g = try Tensor(shape: [64, 64], data: values)
+        let map = Pictures.heatmap(g, signed: false, scale: .linear, title: "gram block1_conv1 of style")
+        // Count bright cells (inferno above its middle): far more than the one huge entry.
+        var bright = 0
+        for y in 0..<map.height {
+            for x in 0..<map.width where map[x, y].r > 180 && map[x, y].b < 150 { bright += 1 }
+        }
+        #expect(bright > 5000, "the map is one bright dot: \(bright) bright pixels")
+        let gradient = try Tensor(shape: [3, 16, 24], data: (0..<(3 * 16 * 24)).map { Float($0 % 17) })
+        let figure = Pictures.gradientFigure(gradient, title: "|gradient|")
+        #expect(figure.width >= 384 && figure.height > 256 + 30, "enlarged, with room for a title and a colour bar")
+        // The layer in every title of a before/after Gram pair.
+        let h = ShellHarness().loaded()
+        #expect(h.run("step 1").0 == .ok)
+        let (o, out) = h.run("gram block1_conv1 --diff")
+        #expect(o == .ok && out.contains("before and after"), "\(out)")
     }
 }

@@ -93,7 +93,8 @@ enum Fuzz {
             ctrlC.cancel()
         case "input":
             // Piped input: the bytes through a pipe, read line by line as `lab < file` reads them,
-            // with a Ctrl-C part way when the first byte is odd; each line (at most 8) run by the shell.
+            // with a Ctrl-C part way when the first byte is odd; the first three lines run by the shell
+            // (at most 200 bytes each, as the shell target's).
             _ = specialFiles
             var fds: [Int32] = [0, 0]
             guard pipe(&fds) == 0 else { return }
@@ -106,7 +107,7 @@ enum Fuzz {
             var count = 0
             while let line = lines.next() {
                 precondition(!line.contains("\n") && line.utf8.count <= InputLines.maxLine, "a line that is not one line")
-                if count < 8, safeLine(line) {
+                if count < 3, line.utf8.count <= 200, safeLine(line) {
                     let ctrlC = DispatchWorkItem { shell.interruption.interrupt() }
                     DispatchQueue.global().asyncAfter(deadline: .now() + 2, execute: ctrlC)
                     _ = shell.execute(line)

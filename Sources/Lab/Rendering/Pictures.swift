@@ -128,7 +128,20 @@ enum Pictures {
             label = "correlation"
         }
         let sharedTop: Double? = sharedMax.map { scale == .log ? log10(1 + 1e4) : $0 }  // |G| = max maps to log10(1 + 1e4)
-        let top = max(sharedTop ?? 0, values.map(abs).max() ?? 1, 1e-30)
+        let largest = values.map(abs).max() ?? 1
+        var top = max(sharedTop ?? 0, largest, 1e-30)
+        if scale == .linear && sharedMax == nil {
+            // A few huge entries (one channel's own energy) would leave the rest one dark field around
+            // a bright dot: the colours saturate at the 99th percentile of |G| instead, and say so.
+            let sorted = values.map(abs).sorted()
+            let p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
+            if p99 > 0 && p99 < largest {
+                top = p99
+                label = "value, linear: full colour at the 99th percentile \(formatTick(p99)) and above (the largest is \(formatTick(largest)))"
+            }
+        } else if scale == .linear {
+            label = "value, linear, one scale for both"
+        }
         let hi = scale == .correlation ? 1 : top
         var pixels = [UInt8](repeating: 0, count: n * cols * 3)
         for i in 0..<(n * cols) {
@@ -140,14 +153,48 @@ enum Pictures {
         }
         let pixel = max(1, (384 + cols - 1) / cols)
         let side = Double(cols * pixel)
-        let head = title.isEmpty ? 8.0 : 30.0
-        let canvas = Canvas(width: max(Int(side) + 16, 9 * title.count + 16), height: Int(head + Double(n * pixel) + 70))
+        // Channel numbers along the top and the left: a tick every 8, 16, 32 … channels (at most 9).
+        let left = 36.0, head = (title.isEmpty ? 8.0 : 30.0) + 16
+        let canvas = Canvas(
+            width: max(Int(left + side) + 16, 9 * max(title.count, label.count * 6 / 9) + 16), height: Int(head + Double(n * pixel) + 74))
         if !title.isEmpty { canvas.text(title, 8, 20, size: 14, bold: true) }
-        canvas.draw(RGBImage(width: cols, height: n, pixels: pixels), x: 8, y: head, scale: Double(pixel))
+        canvas.draw(RGBImage(width: cols, height: n, pixels: pixels), x: left, y: head, scale: Double(pixel))
+        let step = [1, 2, 4, 8, 16, 32, 64, 128, 256].first { max(n, cols) / $0 <= 8 } ?? 512
+        for k in stride(from: 0, to: cols, by: step) {
+            let x = left + (Double(k) + 0.5) * Double(pixel)
+            canvas.line([(x, head - 4), (x, head)], (90, 90, 90), width: 1)
+            canvas.text("\(k)", x, head - 6, size: 10, (90, 90, 90), align: .center)
+        }
+        for k in stride(from: 0, to: n, by: step) {
+            let y = head + (Double(k) + 0.5) * Double(pixel)
+            canvas.line([(left - 4, y), (left, y)], (90, 90, 90), width: 1)
+            canvas.text("\(k)", left - 6, y + 4, size: 10, (90, 90, 90), align: .right)
+        }
         colorBar(
-            canvas, x: 8, y: head + Double(n * pixel) + 10, width: min(300, side),
+            canvas, x: left, y: head + Double(n * pixel) + 10, width: min(300, side),
             lo: isSigned ? -hi : 0, hi: hi, signed: isSigned)
-        canvas.text(label, 8, head + Double(n * pixel) + 62, size: 11, (90, 90, 90))
+        canvas.text(label, left, head + Double(n * pixel) + 64, size: 11, (90, 90, 90))
+        return canvas.image
+    }
+
+    /// An image gradient's magnitude as a figure: enlarged to see (whole-pixel squares), with a
+    /// title and a colour bar that says what the brightest colour means.
+    static func gradientFigure(_ g: Tensor, title: String) -> RGBImage {
+        let map = gradientMagnitude(g)
+        let (_, h, w) = g.chw
+        var mags = [Double](repeating: 0, count: h * w)
+        for i in 0..<(h * w) {
+            mags[i] = (0..<3).map { Double(g.data[$0 * h * w + i]) }.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        }
+        let sorted = mags.sorted()
+        let p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
+        let big = enlarged(map, minSide: 384)
+        let note = "|∂loss/∂pixel|, R, G, B together; full colour from the 99th percentile (largest \(formatTick(sorted.last ?? 0)))"
+        let canvas = Canvas(width: max(big.width + 16, 9 * title.count + 16, 7 * note.count + 16), height: big.height + 30 + 80)
+        canvas.text(title, 8, 20, size: 14, bold: true)
+        canvas.draw(big, x: 8, y: 30, scale: 1)
+        colorBar(canvas, x: 8, y: Double(big.height) + 40, width: min(300, Double(big.width)), lo: 0, hi: p99, signed: false)
+        canvas.text(note, 8, Double(big.height) + 92, size: 11, (90, 90, 90))
         return canvas.image
     }
 

@@ -74,7 +74,9 @@ extension CommandTable {
             shell.say(String(format: "gradient of %@: ‖g‖₂ = %.5g, max |g| = %.5g", (a.value("term") ?? "total") as NSString, norm, maxAbs))
             shell.measured("grad.norm", norm)
             shell.measured("grad.max", maxAbs)
-            try shell.showPicture(Pictures.gradientMagnitude(g), name: "grad", caption: "|gradient| per pixel")
+            try shell.showPicture(
+                Pictures.gradientFigure(g, title: "|gradient| of \(a.value("term") ?? "total") per pixel, iteration \(s.iteration)"), name: "grad",
+                caption: "|gradient| per pixel")
         },
         Command(
             name: "gradcheck", topic: .loss, summary: "check the gradient against finite differences (float64, slow: use small sizes)",
