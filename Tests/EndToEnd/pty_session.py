@@ -109,7 +109,7 @@ if not read_until(fd, "press Enter"):
 if not read_until(fd, "lab> "):   # the prompt, the cell's commands already on its line
     fail("no prompt after edit")
 os.write(fd, b"\r")
-if not read_until(fd, "working size"):
+if not read_until(fd, "chelsea-starry-night_png.png"):   # the cell's last command, show FILE, saved its picture
     fail("the edited cell's commands did not all run on Enter")
 os.write(fd, b"quit\r")
 _, status = os.waitpid(pid, 0)

@@ -74,6 +74,29 @@ import Testing
         #expect(lines.next() == nil && lines.interrupted)
         #expect(Date().timeIntervalSince(start) < 2)
         close(fds[1])
+        // A line longer than the limit is refused whole, never run cut.
+        var long: [Int32] = [0, 0]
+        #expect(pipe(&long) == 0)
+        let writer = long[1]
+        DispatchQueue.global().async {
+            let text = "print " + String(repeating: "1", count: InputLines.maxLine + 10) + "\nhelp\n"
+            _ = text.utf8CString.withUnsafeBufferPointer { p in
+                var off = 0
+                while off < p.count - 1 {
+                    let n = write(writer, p.baseAddress! + off, p.count - 1 - off)
+                    if n <= 0 { break }
+                    off += n
+                }
+            }
+            close(writer)
+        }
+        let longLines = InputLines(fileDescriptor: long[0], interruption: Interruption(catchingSIGINT: false))
+        let cut = try #require(longLines.next())
+        #expect(cut.utf8.count == InputLines.maxLine + 1 && longLines.next() == "help" && longLines.next() == nil)
+        close(long[0])
+        let h = ShellHarness()
+        let (outcome, refusal) = h.run(cut)
+        #expect(outcome != .ok && refusal.contains("MiB is not a command"), "\(refusal.prefix(200))")
         // The lab binary: the first line's output comes before the input ends.
         let (status, out) = try runLab([], input: "\u{FEFF}help reset\n")
         #expect(status == 0 && out.contains("usage:   reset") && !out.contains("unknown command"), "\(out)")
@@ -97,6 +120,21 @@ import Testing
         try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
         expectRefused(h, "notebook save \(sub)", containing: "is a folder")
         #expect(!FileManager.default.fileExists(atPath: sub + "_files"))
+        // Into folders that do not exist yet: made, as before.
+        for name in ["new/a.md", "new/deeper/b.ipynb"] { #expect(h.run("notebook save \(folder)/\(name)").0 == .ok, "\(name)") }
+        // A pipe with a reader is written to, whole: the reader is not told "end" by a look first.
+        let fifo = folder + "/reader.png"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        let received = SharedData()
+        let done = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            received.set(FileHandle(forReadingAtPath: fifo)?.readDataToEndOfFile() ?? Data())
+            done.signal()
+        }
+        usleep(100_000)  // the reader is waiting in open()
+        #expect(h.run("save \(fifo)").0 == .ok)
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(Array(received.get().prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "the reader got the PNG")
     }
 
     /// A notebook save that failed part way (a full disk) kept the old text but had overwritten
@@ -203,6 +241,14 @@ extension RoundThreeRestTests {
         #expect(lesson.cells.map(\.kind) == [.run, .check, .solution, .run], "the hint's block is not a cell")
         let hint = try #require(lesson.hints["make the content weight 2"])
         #expect(hint.contains("```lab\nset --content-weight 1\n```") && hint.hasSuffix("then change the number."), "\(hint)")
+        // On one line, and never closed.
+        let oneLine = exerciseLesson.replacingOccurrences(
+            of: "<details><summary>Hint</summary>\n\nLook at `help set`: --content-weight.\n\n</details>",
+            with: "<details><summary>Hint</summary> Look at `help set`. </details>")
+        let parsed = try Lesson(path: "x.md", markdown: oneLine)
+        #expect(parsed.hints["make the content weight 2"] == "Look at `help set`." && parsed.cells.count == 4)
+        let unclosed = exerciseLesson.replacingOccurrences(of: "--content-weight.\n\n</details>", with: "--content-weight.\n")
+        #expect(errorMessage { try Lesson(path: "x.md", markdown: unclosed) }?.contains("never closed") == true)
     }
 
     /// The lesson parser accepted two exercises with one title, two check cells, and `quit` in a cell.
@@ -218,4 +264,12 @@ extension RoundThreeRestTests {
             #expect(got.contains(message), "\(got)")
         }
     }
+}
+
+/// Bytes one thread writes and another reads.
+final class SharedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) { lock.withLock { data = d } }
+    func get() -> Data { lock.withLock { data } }
 }

@@ -90,7 +90,7 @@ extension RoundThreeTests {
         #expect(!h.run("values").1.contains("nan") && (try? h.shell.measuredValue("share.nothing")) == nil)
         let (_, out) = h.run("content /nonexistent\u{1B}[31mred.png")
         #expect(out.hasPrefix("error: ") && !out.contains("\u{1B}") && out.contains("red.png"), "\(out)")
-        #expect(h.run("loss").0 == .ok && h.run("guess loss 0").0 == .ok)
+        #expect(h.run("guess loss 0").0 == .ok && h.run("loss").0 == .ok)
         let reveal = h.run("reveal loss").1
         #expect(reveal.contains("you guessed 0 — off by") && !reveal.contains("factor"), "\(reveal)")
     }

@@ -44,19 +44,25 @@ import Testing
         ```
         """
 
+    /// Two shells, one after the other, on the lesson above with one progress file (as two
+    /// sessions of `./lab` are).
+    static func twoShellsOnOneLesson() throws -> (ShellHarness, ShellHarness) {
+        let folder = (try lessonFile(lesson) as NSString).deletingLastPathComponent
+        let progress = Paths.temporaryDirectory() + "/progress.json"
+        let shells = (ShellHarness(), ShellHarness())
+        for h in [shells.0, shells.1] {
+            h.shell.lessonsFolder = folder
+            h.shell.progressPath = progress
+        }
+        return shells
+    }
+
     /// Resumed in a new shell, a lesson skipped its set-up: the solution met "no content image yet".
     @Test func aLessonResumedInANewShellRunsItsSetUpFirst() throws {
-        let folder = (try lessonFile(Self.lesson) as NSString).deletingLastPathComponent
-        let progress = Paths.temporaryDirectory() + "/progress.json"
-        let first = ShellHarness()
-        first.shell.lessonsFolder = folder
-        first.shell.progressPath = progress
+        let (first, later) = try Self.twoShellsOnOneLesson()
         #expect(first.run("lesson 1").0 == .ok)
         #expect(first.run("next").0 == .ok)  // the set-up; now at the exercise
         #expect(first.run("next").0 == .ok)  // its own set-up
-        let later = ShellHarness()
-        later.shell.lessonsFolder = folder
-        later.shell.progressPath = progress
         let (o, out) = later.run("lesson 1")
         #expect(o == .ok && out.contains("running cells 1…2 first"), "\(out)")
         let (o2, out2) = later.run("solution")
@@ -64,20 +70,27 @@ import Testing
         #expect(later.run("next").0 == .ok)
     }
 
+    /// Another lesson's `new` replaced what this one had set up: coming back runs its cells again.
+    @Test func anotherLessonsNewIsCaughtUpOn() throws {
+        let (h, _) = try Self.twoShellsOnOneLesson()
+        try "# Other\n\n```lab\nnew\n```\n".write(toFile: h.shell.lessonsFolder + "/02-other.md", atomically: true, encoding: .utf8)
+        #expect(h.run("lesson 1").0 == .ok)
+        #expect(h.run("next").0 == .ok)
+        #expect(h.run("next").0 == .ok)  // at the check, the images loaded
+        #expect(h.run("lesson 2").0 == .ok)
+        #expect(h.run("next").0 == .ok)  // new: no images
+        let (o, out) = h.run("lesson 1")
+        #expect(o == .ok && out.contains("running cells 1…2 first"), "\(out)")
+        #expect(h.run("solution").0 == .ok)
+    }
+
     /// `solution` after `back` (in a shell that had not run the set-up) failed the same way.
     @Test func aSolutionAfterBackWorks() throws {
-        let folder = (try lessonFile(Self.lesson) as NSString).deletingLastPathComponent
-        let progress = Paths.temporaryDirectory() + "/progress.json"
-        let first = ShellHarness()
-        first.shell.lessonsFolder = folder
-        first.shell.progressPath = progress
+        let (first, later) = try Self.twoShellsOnOneLesson()
         #expect(first.run("lesson 1").0 == .ok)
         #expect(first.run("next").0 == .ok)
         #expect(first.run("next").0 == .ok)
         #expect(first.run("next").0 == .ok)  // the unsolved check waits
-        let later = ShellHarness()
-        later.shell.lessonsFolder = folder
-        later.shell.progressPath = progress
         #expect(later.run("lesson 1").0 == .ok)
         #expect(later.run("back").0 == .ok)
         let (o, out) = later.run("solution")
@@ -172,6 +185,13 @@ import Testing
     /// `guess` was accepted after the value was on the screen, and `reveal` scored it.
     @Test func aGuessIsScoredOnlyAgainstALaterMeasurement() throws {
         let h = ShellHarness().loaded()
+        // A refused command's measurement does not count either.
+        #expect(h.run("guess grad.norm 5").0 == .ok)
+        let folder = h.shell.outputDirectory
+        h.shell.outputDirectory = "/dev/null/out"
+        expectRefused(h, "grad")
+        h.shell.outputDirectory = folder
+        expectRefused(h, "reveal grad.norm")
         #expect(h.run("diff content style").0 == .ok)
         #expect(h.run("guess diff.rms 50").0 == .ok)
         expectRefused(h, "reveal diff.rms", containing: "not been measured since your guess")

@@ -106,7 +106,7 @@ enum Fuzz {
             let lines = InputLines(fileDescriptor: fds[0], interruption: interruption)
             var count = 0
             while let line = lines.next() {
-                precondition(!line.contains("\n") && line.utf8.count <= InputLines.maxLine, "a line that is not one line")
+                precondition(!line.contains("\n") && line.utf8.count <= 3 * (InputLines.maxLine + 1), "a line that is not one line")
                 if count < 3, line.utf8.count <= 200, safeLine(line) {
                     let ctrlC = DispatchWorkItem { shell.interruption.interrupt() }
                     DispatchQueue.global().asyncAfter(deadline: .now() + 2, execute: ctrlC)

@@ -29,9 +29,21 @@ public enum AtomicFile {
             if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
                 if (info.st_mode & S_IFMT) == S_IFIFO {
                     // Opening a pipe to write waits for a reader: look first, and refuse if there is none.
+                    // The look stays open while body writes, so the reader does not see an end first.
                     let fd = open(path, O_WRONLY | O_NONBLOCK)
                     guard fd >= 0 else { throw FileError("\(path): a pipe with nothing reading from it") }
-                    close(fd)
+                    // A reader that leaves part-way is a failed write (EPIPE), not a signal that ends
+                    // the shell and its session.
+                    let previous = signal(SIGPIPE, SIG_IGN)
+                    defer {
+                        close(fd)
+                        signal(SIGPIPE, previous)
+                    }
+                    do { try body(path) } catch {
+                        if errno == EPIPE { throw FileError("\(path): the pipe's reader left before the end") }
+                        throw error
+                    }
+                    return
                 }
                 try body(path)
                 return
@@ -54,6 +66,16 @@ public enum AtomicFile {
             try? sync(URL(fileURLWithPath: target).deletingLastPathComponent().path, path: path)
         }
         public func discard() { unlink(temporary) }
+
+        /// Commits several in order; if one fails, the rest are discarded (not left as hidden files).
+        public static func commitAll(_ files: [Staged]) throws {
+            for (i, file) in files.enumerated() {
+                do { try file.commit() } catch {
+                    files[i...].forEach { $0.discard() }
+                    throw error
+                }
+            }
+        }
     }
 
     /// Writes the new content of `path` beside it, synced, without replacing anything yet: several
@@ -68,6 +90,7 @@ public enum AtomicFile {
         if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
             throw FileError("\(path): not a regular file (a device or a pipe); choose a file")
         }
+        try createFolder(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         // Through a symbolic link, the file it points to is the one replaced.
         let target = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         let temporary = temporaryName(beside: target)
@@ -93,7 +116,7 @@ public enum AtomicFile {
         try write(path) { destination in try writeBytes(data, to: destination, naming: path) }
     }
 
-    /// Writes bytes with open(2) and write(2): a new file (O_EXCL, a temporary name), or in place a
+    /// Writes bytes with open(2) and write(2): a new file (a temporary name), or in place a
     /// device or a pipe (never replaced, as Foundation's createFile would: it writes a file beside
     /// and renames it over). A pipe nobody reads is an error, not a wait.
     static func writeBytes(_ data: Data, to destination: String, naming path: String) throws {

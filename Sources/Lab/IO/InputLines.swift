@@ -8,7 +8,7 @@ import Foundation
 /// standard input: each runs before the next is read, so `yes help | lab` prints at once, and a
 /// Ctrl-C while waiting for input ends it (the wait wakes every 200 ms to look).
 /// A byte-order mark before the first line is dropped, as is a line's trailing CR; a line longer
-/// than `maxLine` bytes is cut there (the command it makes is refused) and the rest of it skipped.
+/// than `maxLine` bytes is cut one byte past it (so the shell refuses it whole) and the rest skipped.
 public final class InputLines: Sequence, IteratorProtocol {
     public static let maxLine = 1 << 20
     private let fd: Int32
@@ -28,7 +28,7 @@ public final class InputLines: Sequence, IteratorProtocol {
     public func next() -> String? {
         while true {
             if let newline = buffer.firstIndex(of: 10) {
-                let line = Array(buffer[..<newline])
+                let line = Array(buffer[..<Swift.min(newline, InputLines.maxLine + 1)])
                 buffer.removeSubrange(...newline)
                 if skippingLongLine {
                     skippingLongLine = false
@@ -37,7 +37,8 @@ public final class InputLines: Sequence, IteratorProtocol {
                 return decode(line)
             }
             if buffer.count > InputLines.maxLine && !skippingLongLine {
-                let line = Array(buffer.prefix(InputLines.maxLine))
+                // One byte over the limit: the shell refuses it whole (Shell.execute).
+                let line = Array(buffer.prefix(InputLines.maxLine + 1))
                 buffer.removeAll()
                 skippingLongLine = true
                 return decode(line)

@@ -181,6 +181,7 @@ public struct Lesson: Sendable {
         var exercise: String? = nil
         var hint: [String]? = nil  // lines of a hint being read
         var hintFence: Fence? = nil  // a code block inside the hint: part of it, never a cell
+        var hintStart = 0
         var hints: [String: String] = [:]
         var titles: Set<String> = []
         for (i, line) in lines.enumerated() {
@@ -195,6 +196,9 @@ public struct Lesson: Sendable {
                 } else if let fence {
                     hintFence = fence
                     openedAt = i
+                } else if t.hasPrefix("<details") {
+                    throw SessionError.invalid(
+                        "\(path):\(i + 1): a <details> opens inside the hint of line \(hintStart + 1), which is never closed (</details>)")
                 } else if t.hasPrefix("</details") {
                     if let e = exercise { hints[e] = hint!.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines) }
                     hint = nil
@@ -212,9 +216,15 @@ public struct Lesson: Sendable {
                         titles.insert(e)
                     }
                 }
-                if t.lowercased().contains("<summary>hint</summary>") {
-                    hint = []
+                if let r = t.range(of: "<summary>hint</summary>", options: .caseInsensitive) {
                     prose.append(line)
+                    // On one line: <details><summary>Hint</summary> text </details>.
+                    if let end = t.range(of: "</details", options: .caseInsensitive, range: r.upperBound..<t.endIndex) {
+                        if let e = exercise { hints[e] = t[r.upperBound..<end.lowerBound].trimmingCharacters(in: .whitespaces) }
+                        continue
+                    }
+                    hint = []
+                    hintStart = i
                     continue
                 }
             }
@@ -264,6 +274,9 @@ public struct Lesson: Sendable {
         }
         if open != nil || hintFence != nil {
             throw SessionError.invalid("\(path):\(openedAt + 1): this code fence is never closed")
+        }
+        if hint != nil {
+            throw SessionError.invalid("\(path):\(hintStart + 1): this hint's <details> is never closed (</details>)")
         }
         self.cells = cells
         self.hints = hints

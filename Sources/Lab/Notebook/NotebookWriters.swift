@@ -52,10 +52,7 @@ extension Shell {
         ]
         let data = try JSONSerialization.data(withJSONObject: notebook, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         let file = try AtomicFile.stage(data, to: path)  // a pipe or a device is refused, not replaced by a file
-        do { try file.commit() } catch {
-            file.discard()
-            throw error
-        }
+        try AtomicFile.Staged.commitAll([file])
         say("saved \(notebookEntries.count) command(s) to \(path) (Jupyter notebook, pictures inside)")
     }
 
@@ -106,7 +103,7 @@ extension Shell {
             discard()
             throw error
         }
-        for file in staged { try file.commit() }
+        try AtomicFile.Staged.commitAll(staged)
         say("saved \(notebookEntries.count) command(s) to \(path)" + (madeAssets || staged.count > 1 ? ", pictures in \(assets)/" : ""))
     }
 }

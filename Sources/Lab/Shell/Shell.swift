@@ -195,6 +195,10 @@ public final class Shell: @unchecked Sendable {
     /// Runs one line. Errors come back as one line, and change nothing.
     @discardableResult
     public func execute(_ line: String) -> Outcome {
+        // A line cut by the reader at its limit is refused whole, never run as what was left of it.
+        guard line.utf8.count <= InputLines.maxLine else {
+            return fail("a line of more than \(InputLines.maxLine / (1 << 20)) MiB is not a command; nothing was run")
+        }
         let words: [String]
         do { words = try tokenize(line) } catch { return fail("\(error)") }
         guard let name = words.first else { return .ok }
@@ -229,7 +233,7 @@ public final class Shell: @unchecked Sendable {
         // draws is held back (the outermost command decides), and what it measured is undone.
         let holding = held == nil && command.transactional && !command.streams && !CommandTable.lessonNavigation.contains(command.name)
         if holding { held = [] }
-        let measuredBefore = measurements
+        let measuredBefore = (measurements, measuredTimes)
         let result = Result<Void, Error> {
             let rest = Array(words.dropFirst())
             let args =
@@ -265,7 +269,7 @@ public final class Shell: @unchecked Sendable {
             return .ok
         case .failure(let error):
             if command.transactional {
-                measurements = measuredBefore
+                (measurements, measuredTimes) = measuredBefore
                 if holding {
                     capture = ""
                     capturedPictures = []

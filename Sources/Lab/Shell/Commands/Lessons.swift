@@ -148,6 +148,7 @@ extension CommandTable {
                 if let failure = shell.runCell(cell.commands) {
                     throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(failure.command)' (\(failure.why))")
                 }
+                shell.lessonCellsRun = [lesson.path: shell.cellIndex + 1]
                 shell.cellIndex += 1
             }
             shell.say("solution to '\(exercise.title)':")
@@ -158,7 +159,7 @@ extension CommandTable {
             }
             shell.say("✓ solved: \(exercise.title)")
             shell.cellIndex = max(check, solution)
-            shell.lessonCellsRun[lesson.path] = shell.cellIndex  // its set-up, solution and check have run
+            shell.lessonCellsRun = [lesson.path: shell.cellIndex]  // its set-up, solution and check have run
             advance(shell, lesson)
         },
         Command(name: "back", topic: .lessons, summary: "go back one cell in the open lesson", usage: "back", example: "back", maxPositional: 0) {
@@ -213,14 +214,16 @@ extension CommandTable {
             if let failure = shell.runCell(commands) {
                 throw SessionError.invalid("catching up, cell \(i + 1) stopped at '\(failure.command)' (\(failure.why))")
             }
-            shell.lessonCellsRun[lesson.path] = i + 1
+            shell.lessonCellsRun = [lesson.path: i + 1]
         }
     }
 
     /// Moves past the cell just run, and past a solution cell right after it.
     static func advance(_ shell: Shell, _ lesson: Lesson) {
         if (shell.lessonCellsRun[lesson.path] ?? 0) >= shell.cellIndex {
-            shell.lessonCellsRun[lesson.path] = shell.cellIndex + 1
+            // One lesson's count at a time: another lesson's cells (a `new` among them) may have
+            // replaced what this one set up.
+            shell.lessonCellsRun = [lesson.path: shell.cellIndex + 1]
         }
         shell.cellIndex += 1
         while shell.cellIndex < lesson.cells.count, lesson.cells[shell.cellIndex].kind == .solution { shell.cellIndex += 1 }
