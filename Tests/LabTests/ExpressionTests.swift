@@ -200,7 +200,8 @@ struct ArraysWorld: ExpressionWorld {
         for line in [
             "loss add c = sum((feat(block5_conv2) - feat(block5_conv2, content))^2) --weight 2.5e-8",
             "loss add t = tv(result) --weight 1e-6",
-            "loss add t2 = sum(((result[:, 0:-1, 0:-1] - result[:, 1:, 0:-1])^2 + (result[:, 0:-1, 0:-1] - result[:, 0:-1, 1:])^2)^1.25) --weight 1e-6",
+            "loss add t2 = sum(((result[:, 0:-1, 0:-1] - result[:, 1:, 0:-1])^2 "
+                + "+ (result[:, 0:-1, 0:-1] - result[:, 0:-1, 1:])^2)^1.25) --weight 1e-6",
         ] {
             let (o, out) = h.run(line)
             #expect(o == .ok, "\(line): \(out)")

@@ -115,9 +115,8 @@ extension Shell {
     func listBindings() {
         guard !bindings.isEmpty else { return say("no values yet: let NAME = EXPR names one") }
         for (name, b) in bindings.sorted(by: { $0.key < $1.key }) {
-            say(
-                "\(pad(name, 10)) \(b.value.rank == 0 ? NDArray.number(b.value.scalar) : "float64 " + describe(b.value.shape))  = \(b.expression.text)"
-            )
+            let value = b.value.rank == 0 ? NDArray.number(b.value.scalar) : "float64 " + describe(b.value.shape)
+            say("\(pad(name, 10)) \(value)  = \(b.expression.text)")
         }
     }
 
