@@ -7,15 +7,20 @@ import Testing
 // Lessons that teach by doing: exercises (check, hint, solution), scoped `expect output`,
 // measured values with guesses, reconstructions, receptive fields, differences, a safe start.
 
-let exerciseLesson = """
-    # Demo
-
+/// The set-up cell of the test lessons: a new session at 32 rows with the sample images.
+let lessonSetUpCell = """
     ```lab
     new
     set --size 32
     content images/chelsea.png
     style images/hubble_deep_field.jpg
     ```
+    """
+
+let exerciseLesson = """
+    # Demo
+
+    \(lessonSetUpCell)
 
     ## Exercise: make the content weight 2
 

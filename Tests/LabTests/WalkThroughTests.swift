@@ -10,12 +10,7 @@ import Testing
     static let lesson = """
         # Resume
 
-        ```lab
-        new
-        set --size 32
-        content images/chelsea.png
-        style images/hubble_deep_field.jpg
-        ```
+        \(lessonSetUpCell)
 
         ## Exercise: one step
 

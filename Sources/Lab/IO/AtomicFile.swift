@@ -100,7 +100,6 @@ public enum AtomicFile {
             try sync(temporary, path: path)
         } catch {
             unlink(temporary)
-            if let e = error as? FileError { throw FileError(e.message.replacingOccurrences(of: temporary, with: path)) }
             let text = "\(error)"
             if text.contains(temporary) { throw FileError(text.replacingOccurrences(of: temporary, with: path)) }
             throw error
@@ -116,19 +115,13 @@ public enum AtomicFile {
         try write(path) { destination in try writeBytes(data, to: destination, naming: path) }
     }
 
-    /// Writes bytes with open(2) and write(2): a new file (a temporary name), or in place a
-    /// device or a pipe (never replaced, as Foundation's createFile would: it writes a file beside
-    /// and renames it over). A pipe nobody reads is an error, not a wait.
+    /// Writes bytes with open(2) and write(2): a new file (a temporary name), or in place a device
+    /// or a pipe `write(_:_:)` has checked has a reader (Foundation's createFile would replace either
+    /// with a file: it writes one beside and renames it over).
     static func writeBytes(_ data: Data, to destination: String, naming path: String) throws {
-        var info = stat()
-        let existing = stat(destination, &info) == 0
-        let special = existing && (info.st_mode & S_IFMT) != S_IFREG
-        let fd = special ? open(destination, O_WRONLY | O_NONBLOCK) : open(destination, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else {
-            throw FileError(errno == ENXIO ? "\(path): a pipe with nothing reading from it" : "\(path): could not write (\(errnoText()))")
-        }
+        let fd = open(destination, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw FileError("\(path): could not write (\(errnoText()))") }
         defer { close(fd) }
-        if special { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
         try data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             var offset = 0
             while offset < raw.count {
@@ -138,11 +131,6 @@ public enum AtomicFile {
                 offset += n
             }
         }
-    }
-
-    public static func copy(_ source: String, to path: String) throws {
-        guard let data = FileManager.default.contents(atPath: source) else { throw FileError("\(source): cannot read") }
-        try write(data, to: path)
     }
 
     /// Replaces the folder `path` with one built by body (given a temporary folder beside it): the

@@ -25,6 +25,20 @@ public struct Lesson: Sendable {
     /// Each exercise's hint, by exercise title.
     public var hints: [String: String] = [:]
 
+    /// What a run with no learner does at cell i (`lab run`, and a resumed lesson catching up): a
+    /// check runs its exercise's solution first, as a learner who gives up would; a solution cell
+    /// itself runs nothing (its check runs it).
+    public func commandsRunHeadless(_ i: Int) -> [String] {
+        let cell = cells[i]
+        switch cell.kind {
+        case .run: return cell.commands
+        case .solution: return []
+        case .check:
+            let solution = exercises.first { $0.title == cell.exercise }?.solution
+            return (solution.map { cells[$0].commands } ?? []) + cell.commands
+        }
+    }
+
     /// The exercises, in order: title, check cell, solution cell.
     public var exercises: [(title: String, check: Int?, solution: Int?)] {
         var order: [String] = []

@@ -18,10 +18,9 @@ extension Shell {
         for (i, cell) in lesson.cells.enumerated() {
             // Exercises run headless as a learner who gives up would: the solution, then the check.
             if cell.kind == .solution { continue }
-            var commands = cell.commands
-            if cell.kind == .check, let e = lesson.exercises.first(where: { $0.title == cell.exercise }), let solution = e.solution {
+            let commands = lesson.commandsRunHeadless(i)
+            if cell.kind == .check && commands.count > cell.commands.count {
                 say("exercise: \(cell.exercise ?? "") — running its solution, then its check")
-                commands = lesson.cells[solution].commands + commands
             }
             pendingProse = cell.prose.isEmpty ? nil : cell.prose
             cellOutput = ""

@@ -69,41 +69,30 @@ extension Shell {
         // All or nothing: the pictures and the text are written beside their places first, and
         // renamed into them only when every one is on disk (a full disk leaves the old notebook whole).
         var staged: [AtomicFile.Staged] = []
-        var madeAssets = false
-        func discard() {
-            staged.forEach { $0.discard() }
-            if madeAssets { try? FileManager.default.removeItem(atPath: assets) }
-        }
+        let assetsAreNew = !FileManager.default.fileExists(atPath: assets)  // if a picture makes it, a failure removes it
         var md = "# NST Lab session\n\nSaved \(Date()). Run it again with `lab run \((path as NSString).lastPathComponent)`.\n\n"
-        for entry in notebookEntries {
-            if let prose = entry.prose { md += Lesson.asRecord(prose) + "\n\n" }
-            // A refused command is kept as what it taught: replaying checks it is still refused.
-            md += "```lab\n\(entry.failed ? "expect error " : "")\(entry.command)\n```\n"
-            let text = entry.output.trimmingCharacters(in: .newlines)
-            if !text.isEmpty { md += "```text\n\(text)\n```\n" }
-            for picture in entry.pictures {
-                let name = (picture as NSString).lastPathComponent
-                let target = assets + "/" + name
-                do {
+        do {
+            for entry in notebookEntries {
+                if let prose = entry.prose { md += Lesson.asRecord(prose) + "\n\n" }
+                // A refused command is kept as what it taught: replaying checks it is still refused.
+                md += "```lab\n\(entry.failed ? "expect error " : "")\(entry.command)\n```\n"
+                let text = entry.output.trimmingCharacters(in: .newlines)
+                if !text.isEmpty { md += "```text\n\(text)\n```\n" }
+                for picture in entry.pictures {
+                    let name = (picture as NSString).lastPathComponent
                     guard let data = FileManager.default.contents(atPath: picture) else { throw FileError("\(picture): cannot read") }
-                    if !madeAssets && !FileManager.default.fileExists(atPath: assets) {
-                        try AtomicFile.createFolder(assets)
-                        madeAssets = true
-                    }
-                    staged.append(try AtomicFile.stage(data, to: target))
-                } catch {
-                    discard()
-                    throw error
+                    staged.append(try AtomicFile.stage(data, to: assets + "/" + name))  // makes the folder
+                    md += "![\(name)](\((assets as NSString).lastPathComponent)/\(name))\n"
                 }
-                md += "![\(name)](\((assets as NSString).lastPathComponent)/\(name))\n"
+                md += "\n"
             }
-            md += "\n"
-        }
-        do { staged.append(try AtomicFile.stage(Data(md.utf8), to: path)) } catch {
-            discard()
+            staged.append(try AtomicFile.stage(Data(md.utf8), to: path))
+        } catch {
+            staged.forEach { $0.discard() }
+            if assetsAreNew { try? FileManager.default.removeItem(atPath: assets) }
             throw error
         }
         try AtomicFile.Staged.commitAll(staged)
-        say("saved \(notebookEntries.count) command(s) to \(path)" + (madeAssets || staged.count > 1 ? ", pictures in \(assets)/" : ""))
+        say("saved \(notebookEntries.count) command(s) to \(path)" + (staged.count > 1 ? ", pictures in \(assets)/" : ""))
     }
 }

@@ -133,8 +133,7 @@ enum Pictures {
         if scale == .linear && sharedMax == nil {
             // A few huge entries (one channel's own energy) would leave the rest one dark field around
             // a bright dot: the colours saturate at the 99th percentile of |G| instead, and say so.
-            let sorted = values.map(abs).sorted()
-            let p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
+            let p99 = percentile99(values.map(abs).sorted())
             if p99 > 0 && p99 < largest {
                 top = p99
                 label = "value, linear: full colour at the 99th percentile \(formatTick(p99)) and above (the largest is \(formatTick(largest)))"
@@ -180,15 +179,22 @@ enum Pictures {
     /// An image gradient's magnitude as a figure: enlarged to see (whole-pixel squares), with a
     /// title and a colour bar that says what the brightest colour means.
     static func gradientFigure(_ g: Tensor, title: String) -> RGBImage {
-        let map = gradientMagnitude(g)
-        let (_, h, w) = g.chw
-        var mags = [Double](repeating: 0, count: h * w)
-        for i in 0..<(h * w) {
-            mags[i] = (0..<3).map { Double(g.data[$0 * h * w + i]) }.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        // |g| per pixel over R, G, B, scaled by the 99th percentile so a few hot pixels do not wash the rest out.
+        let (_, h, w) = g.chw, plane = h * w
+        let mags = (0..<plane).map { i in
+            let a = Double(g.data[i]), b = Double(g.data[plane + i]), c = Double(g.data[2 * plane + i])
+            return (a * a + b * b + c * c).squareRoot()
         }
         let sorted = mags.sorted()
-        let p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
-        let big = enlarged(map, minSide: 384)
+        let p99 = percentile99(sorted)
+        var pixels = [UInt8](repeating: 0, count: plane * 3)
+        for i in 0..<plane {
+            let (r, gg, b) = Colormap.inferno(mags[i] / max(p99, 1e-30))
+            pixels[i * 3] = r
+            pixels[i * 3 + 1] = gg
+            pixels[i * 3 + 2] = b
+        }
+        let big = enlarged(RGBImage(width: w, height: h, pixels: pixels), minSide: 384)
         let note = "|∂loss/∂pixel|, R, G, B together; full colour from the 99th percentile (largest \(formatTick(sorted.last ?? 0)))"
         let canvas = Canvas(width: max(big.width + 16, 9 * title.count + 16, 7 * note.count + 16), height: big.height + 30 + 80)
         canvas.text(title, 8, 20, size: 14, bold: true)
@@ -198,26 +204,8 @@ enum Pictures {
         return canvas.image
     }
 
-    /// An image gradient (3, H, W): its magnitude per pixel, through the bright ramp.
-    static func gradientMagnitude(_ g: Tensor) -> RGBImage {
-        let (_, h, w) = g.chw, plane = h * w
-        var mags = [Double](repeating: 0, count: plane)
-        for i in 0..<plane {
-            let a = Double(g.data[i]), b = Double(g.data[plane + i]), c = Double(g.data[2 * plane + i])
-            mags[i] = (a * a + b * b + c * c).squareRoot()
-        }
-        // Scale by the 99th percentile, so a few hot pixels do not wash the rest out.
-        let sorted = mags.sorted()
-        let top = max(sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))], 1e-30)
-        var pixels = [UInt8](repeating: 0, count: plane * 3)
-        for i in 0..<plane {
-            let (r, gg, b) = Colormap.inferno(mags[i] / top)
-            pixels[i * 3] = r
-            pixels[i * 3 + 1] = gg
-            pixels[i * 3 + 2] = b
-        }
-        return RGBImage(width: w, height: h, pixels: pixels)
-    }
+    /// The 99th percentile of values sorted ascending: where a colour scale saturates.
+    static func percentile99(_ sorted: [Double]) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))] }
 
     /// Pictures in a row, each scaled to the same height (at least 192 px), a caption under each.
     static func sideBySide(_ images: [(caption: String, image: RGBImage)]) -> RGBImage {

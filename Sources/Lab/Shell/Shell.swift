@@ -34,9 +34,13 @@ public final class Shell: @unchecked Sendable {
     public var progressPath: String? = nil
     var openLesson: Lesson?
     var cellIndex = 0
-    /// How many of each lesson's first cells have run in this shell (by lesson path): a lesson
-    /// resumed in a new shell runs the cells before its place first, so their set-up is there.
-    var lessonCellsRun: [String: Int] = [:]
+    /// How many of a lesson's first cells have run in this shell (one lesson at a time: another's
+    /// cells, a `new` among them, may have replaced what this one set up). A lesson resumed in a new
+    /// shell runs the cells before its place first, so their set-up is there.
+    var lessonCellsRun: (path: String, count: Int)? = nil
+
+    /// How many of `lesson`'s first cells have run in this shell.
+    func cellsRun(of lesson: Lesson) -> Int { lessonCellsRun?.path == lesson.path ? lessonCellsRun!.count : 0 }
     /// Called by `edit` with a cell's command, for the terminal to put on the input line.
     public var prefill: ((String) -> Void)?
 

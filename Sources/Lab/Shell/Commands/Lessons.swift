@@ -93,7 +93,7 @@ extension CommandTable {
             progress.current = key
             if let p = shell.progressPath { progress.save(p) }
             shell.say("# \(lesson.title) — \(lesson.cells.count) cells")
-            if a.has("from-start") { shell.lessonCellsRun[lesson.path] = 0 }
+            if a.has("from-start") { shell.lessonCellsRun = nil }
             try catchUp(shell, lesson)
             showCell(shell)
         },
@@ -148,7 +148,7 @@ extension CommandTable {
                 if let failure = shell.runCell(cell.commands) {
                     throw SessionError.invalid("cell \(shell.cellIndex + 1) stopped at '\(failure.command)' (\(failure.why))")
                 }
-                shell.lessonCellsRun = [lesson.path: shell.cellIndex + 1]
+                shell.lessonCellsRun = (lesson.path, shell.cellIndex + 1)
                 shell.cellIndex += 1
             }
             shell.say("solution to '\(exercise.title)':")
@@ -159,7 +159,7 @@ extension CommandTable {
             }
             shell.say("✓ solved: \(exercise.title)")
             shell.cellIndex = max(check, solution)
-            shell.lessonCellsRun = [lesson.path: shell.cellIndex]  // its set-up, solution and check have run
+            shell.lessonCellsRun = (lesson.path, shell.cellIndex)  // its set-up, solution and check have run
             advance(shell, lesson)
         },
         Command(name: "back", topic: .lessons, summary: "go back one cell in the open lesson", usage: "back", example: "back", maxPositional: 0) {
@@ -201,29 +201,21 @@ extension CommandTable {
     /// new shell, or after `back` past them), as a headless run would: each exercise by its solution
     /// and check. Without them a resumed lesson met "no content image yet".
     static func catchUp(_ shell: Shell, _ lesson: Lesson) throws {
-        let done = shell.lessonCellsRun[lesson.path] ?? 0
+        let done = shell.cellsRun(of: lesson)
         guard done < shell.cellIndex else { return }
         shell.say("(running cells \(done + 1)…\(shell.cellIndex) first, which this shell has not run: their set-up is needed here)")
         for i in done..<shell.cellIndex {
-            let cell = lesson.cells[i]
-            var commands = cell.commands
-            if cell.kind == .solution { continue }
-            if cell.kind == .check, let e = lesson.exercises.first(where: { $0.title == cell.exercise }), let s = e.solution {
-                commands = lesson.cells[s].commands + commands
-            }
-            if let failure = shell.runCell(commands) {
+            if let failure = shell.runCell(lesson.commandsRunHeadless(i)) {
                 throw SessionError.invalid("catching up, cell \(i + 1) stopped at '\(failure.command)' (\(failure.why))")
             }
-            shell.lessonCellsRun = [lesson.path: i + 1]
+            shell.lessonCellsRun = (lesson.path, i + 1)
         }
     }
 
     /// Moves past the cell just run, and past a solution cell right after it.
     static func advance(_ shell: Shell, _ lesson: Lesson) {
-        if (shell.lessonCellsRun[lesson.path] ?? 0) >= shell.cellIndex {
-            // One lesson's count at a time: another lesson's cells (a `new` among them) may have
-            // replaced what this one set up.
-            shell.lessonCellsRun = [lesson.path: shell.cellIndex + 1]
+        if shell.cellsRun(of: lesson) >= shell.cellIndex {
+            shell.lessonCellsRun = (lesson.path, shell.cellIndex + 1)
         }
         shell.cellIndex += 1
         while shell.cellIndex < lesson.cells.count, lesson.cells[shell.cellIndex].kind == .solution { shell.cellIndex += 1 }

@@ -12,7 +12,7 @@ extension CommandTable {
             guard a.positional.isEmpty else { throw UsageError("new takes no arguments") }
             let dropped = try shell.startNewSession()
             // Typed by the learner, not run by a lesson's cell: what the lessons' cells set up is gone.
-            if shell.cellDepth == 0 { shell.lessonCellsRun = [:] }
+            if shell.cellDepth == 0 { shell.lessonCellsRun = nil }
             shell.say(
                 "a new session, no images: " + Shell.startingDescription
                     + (dropped > 0 ? "; the previous one's \(dropped) iteration(s) are gone (session save keeps a session)" : ""))
@@ -55,7 +55,7 @@ extension CommandTable {
                 shell.say("saved the session at iteration \(s.iteration) to \(a.positional[1])/")
             } else {
                 try s.open(a.positional[1])
-                if shell.cellDepth == 0 { shell.lessonCellsRun = [:] }
+                if shell.cellDepth == 0 { shell.lessonCellsRun = nil }
                 shell.say("reopened \(a.positional[1]): iteration \(s.iteration), \(s.optimizer.name)")
             }
         },
