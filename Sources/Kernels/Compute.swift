@@ -19,7 +19,8 @@ public enum Backend: String, CaseIterable, Sendable, CustomStringConvertible {
 
 /// How a 3×3 convolution is computed on the fast backends.
 public enum ConvAlgorithm: String, CaseIterable, Sendable, CustomStringConvertible {
-    /// Direct forward; Winograd backward where it pays: see `Compute.convAlgorithm`.
+    /// The fastest valid choice per layer: Winograd where it pays, the forward direct when it must
+    /// break max-pool ties as the reference does — see `Compute.convChoice`.
     case auto
     /// im2col + GEMM: 9 multiplies per output per channel pair.
     case direct
@@ -37,6 +38,11 @@ public struct Compute: Sendable, Equatable {
     public var conv: ConvAlgorithm
     /// When set, the layers and loss terms record their times here (`profile`, `lab bench --profile`).
     public var profiler: Profiler?
+    /// The forward convolutions compute as the reference does (direct), so that exact ties in max
+    /// pooling fall where the reference's fall: on for the Keras example, whose trajectory the
+    /// fixtures follow; off (Winograd forward where faster) where no reference trajectory exists.
+    /// Set by the session from its loss; `auto` reads it.
+    public var forwardAsReference = true
 
     public init(
         backend: Backend = .simd, threads: Int = Compute.defaultThreads, conv: ConvAlgorithm = .auto,
@@ -54,26 +60,34 @@ public struct Compute: Sendable, Equatable {
     }
 
     /// The algorithm a k×k convolution of x (C, H, W) into OC channels runs with (for a backward,
-    /// C and OC as that convolution sees them: dOut's channels in, dX's out). The reference
-    /// backend is always direct (plain loops); Winograd needs a 3×3 kernel.
+    /// C and OC as that convolution sees them: dOut's channels in, dX's out).
     public func convAlgorithm(c: Int, h: Int, w: Int, oc: Int, k: Int, backward: Bool) -> ConvAlgorithm {
-        if backend == .reference || k != 3 { return .direct }
+        convChoice(c: c, h: h, w: w, oc: oc, k: k, backward: backward).algorithm
+    }
+
+    /// The algorithm, and why (what `profile` prints beside each layer).
+    public func convChoice(c: Int, h: Int, w: Int, oc: Int, k: Int, backward: Bool) -> (algorithm: ConvAlgorithm, why: String) {
+        if backend == .reference { return (.direct, "reference backend") }
+        if k != 3 { return (.direct, "not 3×3") }
         switch conv {
-        case .direct, .winograd: return conv
+        case .direct, .winograd: return (conv, "asked for")
         case .auto:
             // The forward pass decides where every ReLU and max pool sends the gradient, and exact
             // ties in a pooling window are common (flat image regions). Winograd's rounding differs
             // from tile position to tile position and breaks those ties at random: on the 400-row
             // fixture the image gradient moved by 12 % (relative L2) and the example's SGD left the
-            // reference's trajectory. So the forward stays direct, as the reference computes it,
-            // and the backward — which makes no decisions — runs Winograd (2.5e-6 from direct).
-            if !backward { return .direct }
-            // Measured with kernels-bench and `profile` (README, "How the fast path works"): with 3
-            // channels on either side (block1_conv1 and its backward) the transforms cost more than
-            // the multiplies they save; with fewer than 64 tiles of 4×4 (a 16×16 map: block5 at
-            // 256²) the GEMMs are too thin to reuse the 4× larger transformed weights, and direct wins.
+            // reference's trajectory. So where a reference trajectory is followed the forward stays
+            // direct; the backward — which makes no decisions — runs Winograd (2.5e-6 from direct).
+            if !backward && forwardAsReference { return (.direct, "ties as the reference") }
+            // Measured per layer with `lab bench --profile` at 128², 256², 512² (docs/MEASURED.md):
+            // with 3 channels on either side (block1_conv1 and its backward) the transforms cost more
+            // than the multiplies they save; with fewer than 64 tiles of 4×4 (a map under 32×32:
+            // block4 at 128², block5 at 256²) the 36 GEMMs are too thin to pay for reading 4× the
+            // weights (their transforms), and direct wins in both directions.
+            if min(c, oc) < 16 { return (.direct, "\(min(c, oc)) channels") }
             let tiles = ((h + 3) / 4) * ((w + 3) / 4)
-            return min(c, oc) >= 16 && tiles >= 64 ? .winograd : .direct
+            if tiles < 64 { return (.direct, "thin: \(tiles) tiles") }
+            return (.winograd, "fastest here")
         }
     }
 

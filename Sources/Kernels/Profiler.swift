@@ -9,6 +9,7 @@ public final class Profiler: @unchecked Sendable {
         public let layer: String  // "block3_conv1", "loss", "optimizer", …
         public let phase: String  // "conv+relu", "conv backward", "max pool", "style loss", …
         public let algorithm: String  // "winograd", "direct", or "" where there is no choice
+        public var why: String = ""  // why that algorithm ("thin: 16 tiles", "ties as the reference")
         public let seconds: Double
         public let flops: Double  // the work in direct-convolution FLOPs, 0 where not counted
     }
@@ -29,14 +30,14 @@ extension Compute {
     /// Runs body, and records its wall time under (layer, phase) when a profiler is attached.
     @inline(__always)
     public func timed<R>(
-        _ layer: String, _ phase: String, algorithm: String = "", flops: Double = 0,
+        _ layer: String, _ phase: String, algorithm: String = "", why: String = "", flops: Double = 0,
         _ body: () throws -> R
     ) rethrows -> R {
         guard let profiler else { return try body() }
         let t0 = DispatchTime.now().uptimeNanoseconds
         let result = try body()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-        profiler.record(.init(layer: layer, phase: phase, algorithm: algorithm, seconds: seconds, flops: flops))
+        profiler.record(.init(layer: layer, phase: phase, algorithm: algorithm, why: why, seconds: seconds, flops: flops))
         return result
     }
 }

@@ -7,9 +7,10 @@ import Lab
 enum BenchCommand {
     static let usage = """
         usage: lab bench [--sizes 128,256,512] [--backends simd,blas] [--conv auto|direct|winograd] [--repeats 5]
-                         [--threads N] [--json] [--profile]
-        One iteration = VGG19 forward to block5_conv2, the Keras example's loss, backward to the image, an SGD
-        update; targets computed once beforehand. --json prints one JSON object per line (for scripts).
+                         [--preset keras|any-size] [--threads N] [--json] [--profile]
+        One iteration = VGG19 forward to block5_conv2, the preset's loss (keras: the Keras example's, the default;
+        any-size: the shell's), backward to the image, the preset's update (keras: SGD at lr 1e-3; any-size: Adam);
+        targets computed once beforehand. --json prints one JSON object per line (for scripts).
         --profile prints, for each size and backend, one iteration broken down by layer and phase.
         """
 
@@ -20,9 +21,13 @@ enum BenchCommand {
         }
         do {
             let a = try Arguments.parse(
-                words, options: ["sizes", "backends", "repeats", "threads", "single", "conv"],
+                words, options: ["sizes", "backends", "repeats", "threads", "single", "conv", "preset"],
                 flags: ["json", "profile"])
             let conv = try a.choice("conv", ConvAlgorithm.self) ?? .auto
+            let preset = a.value("preset") ?? "keras"
+            guard TransferOptions.presets.contains(where: { $0.name == preset }) else {
+                throw UsageError("--preset is \(TransferOptions.presets.map(\.name).joined(separator: " or ")); got '\(preset)'")
+            }
             let repeats = try a.int("repeats", default: 5, in: 1...1000)
             let threads = try a.int("threads", default: Compute.defaultThreads, in: 1...256)
             if let single = a.value("single") {  // the child: "SIZE:BACKEND"
@@ -34,7 +39,7 @@ enum BenchCommand {
                 try compute.checkAvailable()
                 let result = try IterationBenchmark.run(
                     vgg: try VGG19(), size: size, compute: compute, repeats: repeats,
-                    profile: a.has("profile"))
+                    preset: preset, profile: a.has("profile"))
                 print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
                 return 0
             }
@@ -50,7 +55,7 @@ enum BenchCommand {
             let json = a.has("json")
             if !json {
                 print(
-                    "one transfer iteration, median of \(repeats); \(threads) threads; convolutions \(conv); "
+                    "one transfer iteration, median of \(repeats); preset \(preset); \(threads) threads; convolutions \(conv); "
                         + "OpenBLAS: \(OpenBLAS.isAvailable ? OpenBLAS.coreName : "not installed")"
                 )
                 print("size   backend   iteration   forward   GFLOP/it   GFLOP/s   peak memory")
@@ -63,7 +68,7 @@ enum BenchCommand {
                     child.arguments =
                         [
                             "bench", "--single", "\(size):\(backend)", "--repeats", "\(repeats)", "--threads", "\(threads)",
-                            "--conv", "\(conv)",
+                            "--conv", "\(conv)", "--preset", preset,
                         ] + (a.has("profile") ? ["--profile"] : [])
                     let pipe = Pipe()
                     child.standardOutput = pipe

@@ -79,15 +79,15 @@ public final class VGG19: @unchecked Sendable {
             conv: { name, c, oc, x in
                 let w = weights[name]!
                 let (h, wd) = (x.shape[1], x.shape[2])
-                let algorithm = compute.convAlgorithm(c: c, h: h, w: wd, oc: oc, k: 3, backward: false)
+                let (algorithm, why) = compute.convChoice(c: c, h: h, w: wd, oc: oc, k: 3, backward: false)
                 let flops = 2.0 * Double(c * oc * 9 * h * wd)
                 guard keepPreActivations else {
                     // The ReLU is fused into the convolution's last pass.
-                    return try compute.timed(name, "conv+relu", algorithm: "\(algorithm)", flops: flops) {
+                    return try compute.timed(name, "conv+relu", algorithm: "\(algorithm)", why: why, flops: flops) {
                         try conv2d(x, weight: w.weight, bias: w.bias, relu: true, compute)
                     }
                 }
-                let z = try compute.timed(name, "conv", algorithm: "\(algorithm)", flops: flops) {
+                let z = try compute.timed(name, "conv", algorithm: "\(algorithm)", why: why, flops: flops) {
                     try conv2d(x, weight: w.weight, bias: w.bias, compute)
                 }
                 pre[name] = z
@@ -146,9 +146,9 @@ public final class VGG19: @unchecked Sendable {
                 // The output is relu(z); z > 0 exactly where the output is > 0, so the output is
                 // the ReLU's mask (applied inside the convolution's backward).
                 let (h, w) = (dOut.shape[1], dOut.shape[2])
-                let algorithm = compute.convAlgorithm(c: oc, h: h, w: w, oc: c, k: 3, backward: true)
+                let (algorithm, why) = compute.convChoice(c: oc, h: h, w: w, oc: c, k: 3, backward: true)
                 g = try compute.timed(
-                    name, "relu+conv backward", algorithm: "\(algorithm)",
+                    name, "relu+conv backward", algorithm: "\(algorithm)", why: why,
                     flops: 2.0 * Double(c * oc * 9 * h * w)
                 ) {
                     try conv2dBackwardData(dOut, weight: weights[name]!.weight, reluOutput: a.outputs[name]!, compute)

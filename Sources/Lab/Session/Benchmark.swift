@@ -12,6 +12,7 @@ public struct IterationBenchmark: Codable, Sendable {
     public var gflopPerIteration: Double  // conv FLOPs of forward + backward-data
     public var peakResidentBytes: Int
     public var conv: String = ConvAlgorithm.auto.rawValue
+    public var preset: String = "keras"
     /// ProfileReport's table of one more iteration, when asked for.
     public var profile: String?
 
@@ -27,23 +28,33 @@ public struct IterationBenchmark: Codable, Sendable {
         return 2 * total / 1e9
     }
 
-    public static func run(vgg: VGG19, size: Int, compute: Compute, repeats: Int, profile: Bool = false) throws -> IterationBenchmark {
+    /// `preset`: one of `TransferOptions.presets` — its loss and optimiser (under keras, SGD at lr
+    /// 1e-3 instead of the example's 100, which leaves random images finite).
+    public static func run(
+        vgg: VGG19, size: Int, compute: Compute, repeats: Int, preset: String = "keras", profile: Bool = false
+    ) throws -> IterationBenchmark {
+        guard let chosen = TransferOptions.presets.first(where: { $0.name == preset }) else {
+            throw UsageError("--preset is \(TransferOptions.presets.map(\.name).joined(separator: " or ")); got '\(preset)'")
+        }
         var rng = SplitMix64(seed: 42)
         func randomImage() -> RGBImage {
             RGBImage(width: size, height: size, pixels: (0..<(size * size * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
         }
         let session = TransferSession(vgg: vgg, compute: compute, snapshotBudgetBytes: 0)
-        try session.configure { $0.rows = size }
+        try session.configure {
+            $0 = chosen.configuration
+            $0.rows = size
+        }
         try session.setContent(randomImage(), name: "random")
         session.setStyles([StyleSource(path: "random", image: randomImage(), weight: 1)])
-        session.setOptimizer(SGD(learningRate: 1e-3))  // small: stays finite on random images
+        session.setOptimizer(preset == "keras" ? SGD(learningRate: 1e-3) : chosen.optimizer())
         _ = try session.targets()
         try session.step()  // warm-up
         func median(_ body: () throws -> Void) rethrows -> Double { try medianSeconds(repeats: repeats, body) }
         let iteration = try median { try session.step() }
         let layers = session.configuration.loss.layers
         let combination = session.combination!
-        let forward = try median { _ = try vgg.forward(combination, upTo: layers, compute) }
+        let forward = try median { _ = try vgg.forward(combination, upTo: layers, session.compute) }
         let deepest = layers.max { VGG19.index(of: $0)! < VGG19.index(of: $1)! }!
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -53,6 +64,7 @@ public struct IterationBenchmark: Codable, Sendable {
             gflopPerIteration: convGFLOP(size: size, upTo: deepest),
             peakResidentBytes: usage.ru_maxrss * 1024)
         result.conv = compute.conv.rawValue
+        result.preset = preset
         if profile {
             let (entries, total) = try session.profile()
             result.profile = ProfileReport.format(entries, totalSeconds: total)
@@ -91,13 +103,17 @@ public enum ProfileReport {
         // A column: padded to n − 1, then one space, so a long name never runs into the next column.
         func col(_ s: String, _ n: Int) -> String { pad(s, n - 1) + " " }
         func right(_ s: String, _ n: Int) -> String { " " + lpad(s, n - 1) }
-        var lines = [col("layer", 15) + col("phase", 26) + col("algorithm", 10) + right("ms", 9) + right("GFLOP/s", 10) + right("share", 8)]
+        var lines = [
+            col("layer", 15) + col("phase", 26) + col("algorithm", 10) + right("ms", 9) + right("GFLOP/s", 10) + right("share", 8)
+                + "  why"
+        ]
         for e in entries {
             let rate = e.flops > 0 ? String(format: "%.1f", e.flops / e.seconds / 1e9) : ""
             lines.append(
                 col(e.layer, 15) + col(e.phase, 26) + col(e.algorithm, 10)
                     + right(String(format: "%.2f", e.seconds * 1e3), 9) + right(rate, 10)
-                    + right(String(format: "%.1f%%", 100 * e.seconds / totalSeconds), 8))
+                    + right(String(format: "%.1f%%", 100 * e.seconds / totalSeconds), 8)
+                    + (e.why.isEmpty ? "" : "  " + e.why))
         }
         // The kinds of work, largest first.
         var kinds = Dictionary(uniqueKeysWithValues: shares(entries, totalSeconds: totalSeconds).map { ($0.key.rawValue, $0.value) })

@@ -24,8 +24,14 @@ public final class TransferSession: @unchecked Sendable {
     }
 
     // The state's parts, by name (reads for everyone; writes through the session's methods).
+    /// How the session computes. Its forward convolutions follow the reference's (direct) only
+    /// under the Keras example's loss, the one with a reference trajectory to keep.
     public var compute: Compute {
-        get { state.compute }
+        get {
+            var c = state.compute
+            c.forwardAsReference = configuration.loss.normalization == .keras
+            return c
+        }
         set { state.compute = newValue }
     }
     public var contentPath: String? { state.contentPath }
