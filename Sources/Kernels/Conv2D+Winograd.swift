@@ -375,6 +375,26 @@ private func deinterleave4(_ phases: UnsafeMutablePointer<Float>, _ src: UnsafeP
     }
 }
 
+/// One perfect unshuffle of 64 values held as four vectors: evens first, then odds
+/// (out[k] = in[2k], out[32 + k] = in[2k + 1]). Twice is deinterleave4's stride-4 split.
+@inline(__always)
+private func unshuffle64(_ a: (WinogradVector, WinogradVector, WinogradVector, WinogradVector))
+    -> (WinogradVector, WinogradVector, WinogradVector, WinogradVector)
+{
+    let low = SIMD32(lowHalf: a.0, highHalf: a.1), high = SIMD32(lowHalf: a.2, highHalf: a.3)
+    return (low.evenHalf, high.evenHalf, low.oddHalf, high.oddHalf)
+}
+
+/// The inverse of the stride-4 split: out[4t + k] = q_k[t], 64 values. An unshuffle moves the
+/// value at index i (6 bits) to i rotated right by one bit, so six of them are the identity and
+/// four undo the two of the split (16 permutes, instead of 64 scalar moves).
+@inline(__always)
+func interleave4(_ q0: WinogradVector, _ q1: WinogradVector, _ q2: WinogradVector, _ q3: WinogradVector)
+    -> (WinogradVector, WinogradVector, WinogradVector, WinogradVector)
+{
+    unshuffle64(unshuffle64(unshuffle64(unshuffle64((q0, q1, q2, q3)))))
+}
+
 @inline(__always)
 private func store(_ value: WinogradVector, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
     if n == winogradLanes {
@@ -397,7 +417,6 @@ private func winogradOutputTransform(
     let plane = oc * tiles
     let scratch = UnsafeMutableRawPointer.allocate(byteCount: 24 * lanes * 4, alignment: 64)
         .bindMemory(to: WinogradVector.self, capacity: 24)
-    var y16 = [Float](repeating: 0, count: 16 * lanes)
     defer { scratch.deallocate() }
     for o in channels {
         let b = bias.map { $0[o] } ?? 0
@@ -421,36 +440,34 @@ private func winogradOutputTransform(
                     scratch[12 + s] = r.2
                     scratch[18 + s] = r.3
                 }
-                // (Aᵀ M) A: along each row (6 → 4 columns), bias, ReLU.
-                y16.withUnsafeMutableBufferPointer { yb in
-                    for i in 0..<4 {
-                        let q = winogradOutput1D(
-                            scratch[i * 6], scratch[i * 6 + 1], scratch[i * 6 + 2],
-                            scratch[i * 6 + 3], scratch[i * 6 + 4], scratch[i * 6 + 5])
-                        @inline(__always) func put(_ value: WinogradVector, _ j: Int) {
-                            var y = value + b
-                            if relu { y = y.replacing(with: 0, where: y .< 0) }
-                            UnsafeMutableRawPointer(yb.baseAddress! + (i * 4 + j) * lanes)
-                                .storeBytes(of: y, as: WinogradVector.self)
-                        }
-                        put(q.0, 0)
-                        put(q.1, 1)
-                        put(q.2, 2)
-                        put(q.3, 3)
+                // (Aᵀ M) A: along each row (6 → 4 columns), bias, ReLU; then the four columns of
+                // the 16 tiles interleaved back into 64 consecutive pixels of the image row.
+                for i in 0..<4 {
+                    let y = 4 * ty + i
+                    if y >= h { break }
+                    let q = winogradOutput1D(
+                        scratch[i * 6], scratch[i * 6 + 1], scratch[i * 6 + 2],
+                        scratch[i * 6 + 3], scratch[i * 6 + 4], scratch[i * 6 + 5])
+                    @inline(__always) func finish(_ value: WinogradVector) -> WinogradVector {
+                        let y = value + b
+                        return relu ? y.replacing(with: 0, where: y .< 0) : y
                     }
-                    // Interleave the 16 tiles' columns back into image rows.
-                    for i in 0..<4 {
-                        let y = 4 * ty + i
-                        if y >= h { break }
-                        let row = out + (o * h + y) * w
-                        for lane in 0..<n {
-                            let x0 = 4 * (t0 + lane)
-                            let count = min(4, w - x0)
-                            for j in 0..<count { row[x0 + j] = yb[(i * 4 + j) * lanes + lane] }
-                        }
+                    let row = interleave4(finish(q.0), finish(q.1), finish(q.2), finish(q.3))
+                    let x0 = 4 * t0
+                    let dst = out + (o * h + y) * w + x0
+                    let count = min(4 * n, w - x0)  // the last tiles may hang over the image's edge
+                    if count == 4 * lanes {
+                        let raw = UnsafeMutableRawPointer(dst)
+                        raw.storeBytes(of: row.0, as: WinogradVector.self)
+                        raw.storeBytes(of: row.1, toByteOffset: 64, as: WinogradVector.self)
+                        raw.storeBytes(of: row.2, toByteOffset: 128, as: WinogradVector.self)
+                        raw.storeBytes(of: row.3, toByteOffset: 192, as: WinogradVector.self)
+                    } else {
+                        withUnsafeBytes(of: row) { dst.update(from: $0.bindMemory(to: Float.self).baseAddress!, count: count) }
                     }
                 }
             }
         }
     }
 }
+

@@ -121,6 +121,8 @@ for op in ["fwd", "bwd"] {
 print(line)
 print("\n(×direct = Winograd speed ÷ direct SIMD speed; the all-16 row is total FLOPs ÷ total time)\n")
 
+// With --only or --layer (a profiler's run), the conv table is all that was asked for.
+if only != nil || onlyLayer != nil { exit(0) }
 print(pad("sgemm n×n×n", 16) + backends.map { lpad("\($0)", 11) }.joined() + (backends.count == 2 ? lpad("ratio", 7) : ""))
 for n in [1024, 2048] {
     let a = randomFloats(n * n), b = randomFloats(n * n)
