@@ -30,6 +30,24 @@ func argument(_ name: String, default value: Int, in range: ClosedRange<Int>) ->
 }
 
 keepFreedMemoryForReuse()
+
+// `--gemm M,N,K`: GFLOP/s of one SGEMM shape on one thread (the Winograd GEMMs are 64…512 × tiles × 64…512).
+if let i = CommandLine.arguments.firstIndex(of: "--gemm"), i + 1 < CommandLine.arguments.count {
+    let d = CommandLine.arguments[i + 1].split(separator: ",").compactMap { Int($0) }
+    guard d.count == 3, d.allSatisfy({ $0 > 0 }) else { fail("--gemm M,N,K") }
+    let (m, n, k) = (d[0], d[1], d[2])
+    var g = SplitMix64(seed: 7)
+    let a = (0..<(m * k)).map { _ in Float(g.nextUnit()) }, b = (0..<(k * n)).map { _ in Float(g.nextUnit()) }
+    var c = [Float](repeating: 0, count: m * n)
+    let reps = max(1, Int(2e9 / Double(2 * m * n * k)))
+    let t = medianSeconds(repeats: 7) {
+        for _ in 0..<reps {
+            sgemm(Compute(threads: 1), transA: false, transB: false, m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: 0, c: &c, ldc: n)
+        }
+    }
+    print(String(format: "sgemm %d×%d×%d, one thread: %.1f GFLOP/s", m, n, k, Double(reps) * 2 * Double(m * n * k) / t / 1e9))
+    exit(0)
+}
 // Below 16 px block5 has no pixels left; above 1024 a column takes minutes.
 let size = argument("--size", default: 256, in: 16...1024)
 /// `--only simd|blas|wino` times one column (for a profiler).
