@@ -79,14 +79,15 @@ public struct Compute: Sendable, Equatable {
             // reference's trajectory. So where a reference trajectory is followed the forward stays
             // direct; the backward — which makes no decisions — runs Winograd (2.5e-6 from direct).
             if !backward && forwardAsReference { return (.direct, "ties as the reference") }
-            // Measured per layer with `lab bench --profile` at 128², 256², 512² (docs/MEASURED.md):
-            // with 3 channels on either side (block1_conv1 and its backward) the transforms cost more
-            // than the multiplies they save; with fewer than 64 tiles of 4×4 (a map under 32×32:
-            // block4 at 128², block5 at 256²) the 36 GEMMs are too thin to pay for reading 4× the
-            // weights (their transforms), and direct wins in both directions.
+            // Measured per layer with kernels-bench at 128² and 256², the weights' forms kept as VGG19
+            // keeps them (docs/MEASURED.md): with 3 channels on either side (block1_conv1 and its
+            // backward) the transforms cost more than the multiplies they save; with fewer than 16
+            // tiles of 4×4 (a map under 16×16: block5 at 128²) the 36 GEMMs are too thin to pay for
+            // reading 4× the weights, and direct wins (170 against 86 GFLOP/s at 8×8); from 16×16
+            // up Winograd wins (420 against 180 at 16×16, 550 against 195 at 32×32).
             if min(c, oc) < 16 { return (.direct, "\(min(c, oc)) channels") }
             let tiles = ((h + 3) / 4) * ((w + 3) / 4)
-            if tiles < 64 { return (.direct, "thin: \(tiles) tiles") }
+            if tiles < 16 { return (.direct, "thin: \(tiles) tiles") }
             return (.winograd, "fastest here")
         }
     }

@@ -189,12 +189,13 @@ func winogradBandTileRows(channels: Int, tilesPerRow: Int, tileRows: Int) -> Int
     return max(1, min(tileRows, budget / max(1, 36 * channels * tilesPerRow)))
 }
 
-/// out (OC, H, W) = conv3x3(x (C, H, W)) + bias, with U (36 × OC × C) from winogradTransformWeights.
+/// out (OC, H, W) = conv3x3(x (C, H, W)) + bias, with U (36 × OC × C) from winogradTransformWeights
+/// (`uPacked`: each plane U[ξ] packed by packWholeA, for the SIMD GEMM; else plain, for BLAS).
 /// `inputMask`: when given, x is read as x · (mask > 0) (a ReLU's backward, fused).
 /// `bias` may be nil; `relu` rectifies the output. Overwrites out.
 func conv3x3Winograd(
     _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-    inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>,
+    inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>, uPacked: Bool,
     bias: UnsafePointer<Float>?, relu: Bool, c: Int, h: Int, w: Int, oc: Int
 ) {
     let tilesPerRow = (w + 3) / 4, tileRows = (h + 3) / 4
@@ -203,7 +204,7 @@ func conv3x3Winograd(
     ScratchPool.shared.withFloats(36 * c * bandTilesMax) { v in
         ScratchPool.shared.withFloats(36 * oc * bandTilesMax) { m in
             winogradBands(
-                compute, out: out, x: x, inputMask: inputMask, u: u, bias: bias,
+                compute, out: out, x: x, inputMask: inputMask, u: u, uPacked: uPacked, bias: bias,
                 relu: relu, c: c, h: h, w: w, oc: oc, v: v, m: m, bandRows: bandRows)
         }
     }
@@ -211,7 +212,7 @@ func conv3x3Winograd(
 
 private func winogradBands(
     _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-    inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>,
+    inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>, uPacked: Bool,
     bias: UnsafePointer<Float>?, relu: Bool, c: Int, h: Int, w: Int, oc: Int,
     v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, bandRows: Int
 ) {
@@ -227,20 +228,19 @@ private func winogradBands(
                 v, x: x, mask: inputMask, channels: cChunks[t], c: c, h: h, w: w,
                 tileRow0: ty0, tileRows: rows, tilesPerRow: tilesPerRow, tiles: tiles)
         }
-        // 2. M[ξ] = U[ξ] · V[ξ]: 36 independent products, spread over the threads.
+        // 2. M[ξ] = U[ξ] · V[ξ]: 36 independent products, spread over the threads (SIMD: U packed once).
         let uPlane = oc * c
-        if compute.backend == .blas {
-            for xi in 0..<36 {
-                sgemm(
-                    compute, transA: false, transB: false, m: oc, n: tiles, k: c, alpha: 1,
-                    a: u + xi * uPlane, lda: c, b: v + xi * c * tiles, ldb: tiles,
-                    beta: 0, c: m + xi * oc * tiles, ldc: tiles)
+        if uPacked {
+            let packedPlane = packedAFloats(m: oc, k: c)
+            parallelFor(36, threads: threads) { xi in
+                sgemmPrepackedA(
+                    packedA: u + xi * packedPlane, m: oc, n: tiles, k: c, b: v + xi * c * tiles, ldb: tiles,
+                    beta: 0, c: m + xi * oc * tiles, ldc: tiles, threads: 1)
             }
         } else {
-            let single = Compute(backend: compute.backend, threads: 1)
-            parallelFor(36, threads: threads) { xi in
+            for xi in 0..<36 {  // OpenBLAS threads each product itself
                 sgemm(
-                    single, transA: false, transB: false, m: oc, n: tiles, k: c, alpha: 1,
+                    compute, transA: false, transB: false, m: oc, n: tiles, k: c, alpha: 1,
                     a: u + xi * uPlane, lda: c, b: v + xi * c * tiles, ldb: tiles,
                     beta: 0, c: m + xi * oc * tiles, ldc: tiles)
             }
@@ -470,4 +470,3 @@ private func winogradOutputTransform(
         }
     }
 }
-

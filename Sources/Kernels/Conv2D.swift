@@ -143,7 +143,7 @@ func convBandRows(c: Int, h: Int, w: Int, k: Int) -> Int {
 
 func conv2dForwardGEMM(
     _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
+    weight: UnsafePointer<Float>, packedWeight: UnsafePointer<Float>?, bias: UnsafePointer<Float>, relu: Bool,
     c: Int, h: Int, w: Int, oc: Int, k: Int
 ) {
     let kk = c * k * k
@@ -153,9 +153,15 @@ func conv2dForwardGEMM(
         for y0 in stride(from: 0, to: h, by: bandRows) {
             let rows = min(bandRows, h - y0)
             im2col(cols, x, c: c, h: h, w: w, k: k, y0: y0, rows: rows, threads: compute.threads)
-            sgemm(
-                compute, transA: false, transB: false, m: oc, n: rows * w, k: kk, alpha: 1,
-                a: weight, lda: kk, b: cols, ldb: rows * w, beta: 0, c: out + y0 * w, ldc: hw)
+            if let packedWeight {
+                sgemmPrepackedA(
+                    packedA: packedWeight, m: oc, n: rows * w, k: kk, b: cols, ldb: rows * w,
+                    beta: 0, c: out + y0 * w, ldc: hw, threads: compute.threads)
+            } else {
+                sgemm(
+                    compute, transA: false, transB: false, m: oc, n: rows * w, k: kk, alpha: 1,
+                    a: weight, lda: kk, b: cols, ldb: rows * w, beta: 0, c: out + y0 * w, ldc: hw)
+            }
         }
     }
     // Epilogue: bias, and the ReLU when the caller wants the rectified output only.
@@ -175,7 +181,7 @@ func conv2dForwardGEMM(
 
 func conv2dBackwardDataGEMM(
     _ compute: Compute, dX: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-    weight: UnsafePointer<Float>, c: Int, h: Int, w: Int, oc: Int, k: Int
+    weight: UnsafePointer<Float>, packedWeightT: UnsafePointer<Float>?, c: Int, h: Int, w: Int, oc: Int, k: Int
 ) {
     let kk = c * k * k
     let hw = h * w
@@ -184,25 +190,30 @@ func conv2dBackwardDataGEMM(
     ScratchPool.shared.withFloats(kk * bandRows * w) { dcols in
         for y0 in stride(from: 0, to: h, by: bandRows) {
             let rows = min(bandRows, h - y0)
-            sgemm(
-                compute, transA: true, transB: false, m: kk, n: rows * w, k: oc, alpha: 1,
-                a: weight, lda: kk, b: dOut + y0 * w, ldb: hw, beta: 0, c: dcols, ldc: rows * w)
+            if let packedWeightT {
+                sgemmPrepackedA(
+                    packedA: packedWeightT, m: kk, n: rows * w, k: oc, b: dOut + y0 * w, ldb: hw,
+                    beta: 0, c: dcols, ldc: rows * w, threads: compute.threads)
+            } else {
+                sgemm(
+                    compute, transA: true, transB: false, m: kk, n: rows * w, k: oc, alpha: 1,
+                    a: weight, lda: kk, b: dOut + y0 * w, ldb: hw, beta: 0, c: dcols, ldc: rows * w)
+            }
             col2im(dX, dcols, c: c, h: h, w: w, k: k, y0: y0, rows: rows, threads: compute.threads)
         }
     }
 }
 
-/// Forward by Winograd: transform the weights (per call: caching them for all 16 layers would
-/// take 4× the weights' memory, and the transform is a few % of a layer), then convolve.
+/// Forward by Winograd, with the transformed weights U (36 × OC × C): plain for the BLAS backend,
+/// packed for the SIMD GEMM (`forms`, kept by a layer across calls).
 func conv2dForwardWinograd(
     _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, relu: Bool,
+    forms: ConvWeightForms, bias: UnsafePointer<Float>, relu: Bool,
     c: Int, h: Int, w: Int, oc: Int
 ) {
-    ScratchPool.shared.withFloats(36 * oc * c) { u in
-        winogradTransformWeights(u, weight: weight, oc: oc, c: c, forBackward: false, threads: compute.threads)
+    withWinogradWeights(compute, forms, backward: false) { u, packed in
         conv3x3Winograd(
-            compute, out: out, x: x, inputMask: nil, u: u,
+            compute, out: out, x: x, inputMask: nil, u: u, uPacked: packed,
             bias: bias, relu: relu, c: c, h: h, w: w, oc: oc)
     }
 }
@@ -211,14 +222,30 @@ func conv2dForwardWinograd(
 /// every kernel rotated 180°. `mask` fuses a ReLU's backward.
 func conv2dBackwardDataWinograd(
     _ compute: Compute, dX: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-    mask: UnsafePointer<Float>?, weight: UnsafePointer<Float>,
+    mask: UnsafePointer<Float>?, forms: ConvWeightForms,
     c: Int, h: Int, w: Int, oc: Int
 ) {
-    ScratchPool.shared.withFloats(36 * oc * c) { u in
-        winogradTransformWeights(u, weight: weight, oc: oc, c: c, forBackward: true, threads: compute.threads)
+    withWinogradWeights(compute, forms, backward: true) { u, packed in
         conv3x3Winograd(
-            compute, out: dX, x: dOut, inputMask: mask, u: u,
+            compute, out: dX, x: dOut, inputMask: mask, u: u, uPacked: packed,
             bias: nil, relu: false, c: oc, h: h, w: w, oc: c)
+    }
+}
+
+private func withWinogradWeights(
+    _ compute: Compute, _ forms: ConvWeightForms, backward: Bool,
+    _ body: (UnsafePointer<Float>, Bool) -> Void
+) {
+    if compute.backend == .simd {
+        forms.withPrepared(backward ? .winogradBackward : .winogradForward, threads: compute.threads) { body($0, true) }
+        return
+    }
+    ScratchPool.shared.withFloats(36 * forms.oc * forms.c) { u in
+        forms.weight.data.withUnsafeBufferPointer { w in
+            winogradTransformWeights(
+                u, weight: w.baseAddress!, oc: forms.oc, c: forms.c, forBackward: backward, threads: compute.threads)
+        }
+        body(u, false)
     }
 }
 
@@ -234,6 +261,26 @@ func applyReLUMask(
 }
 
 // MARK: - Tensor API
+
+/// The SIMD GEMM's packed weights (nil for the other backends, whose GEMM packs its own).
+private func withPackedWeights(
+    _ compute: Compute, _ forms: ConvWeightForms, _ form: ConvWeightForms.Form, _ body: (UnsafePointer<Float>?) -> Void
+) {
+    if compute.backend == .simd {
+        forms.withPrepared(form, threads: compute.threads) { body($0) }
+    } else {
+        body(nil)
+    }
+}
+
+/// The layer's kept forms if they are of this weight, else forms for this call only.
+func checkedForms(_ forms: ConvWeightForms?, _ weight: Tensor) throws -> ConvWeightForms {
+    guard let forms else { return ConvWeightForms(checked: weight, cache: nil) }
+    guard forms.weight == weight else {
+        throw KernelError.shape("conv2d: the prepared weight forms are of another weight (\(forms.weight.shape), not \(weight.shape))")
+    }
+    return forms
+}
 
 /// Checks x (C, H, W), weight (OC, C, k, k) with k odd, bias (OC); returns the sizes.
 func checkConvShapes(input: [Int], weight: Tensor) throws -> (c: Int, h: Int, w: Int, oc: Int, k: Int) {
@@ -253,7 +300,11 @@ func checkConvShapes(input: [Int], weight: Tensor) throws -> (c: Int, h: Int, w:
 
 /// out = conv(x, weight) + bias; x (C, H, W) → (OC, H, W). With `relu`, returns max(out, 0)
 /// (fused into the convolution's last pass on the fast backends).
-public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor, relu: Bool = false, _ compute: Compute) throws -> Tensor {
+/// `forms`: the weights' prepared forms, kept across calls (VGG19 keeps one per layer); without
+/// them they are prepared for this call.
+public func conv2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor, relu: Bool = false, forms: ConvWeightForms? = nil, _ compute: Compute
+) throws -> Tensor {
     try compute.checkAvailable()
     let s = try checkConvShapes(input: x.shape, weight: weight)
     guard bias.shape == [s.oc] else {
@@ -268,15 +319,18 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor, relu: Bool = false
     }
     var out = [Float](unsafeUninitializedCapacity: s.oc * s.h * s.w) { _, n in n = s.oc * s.h * s.w }
     let algorithm = compute.convAlgorithm(c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k, backward: false)
+    let forms = try checkedForms(forms, weight)
     out.withUnsafeMutableBufferPointer { po in
         if algorithm == .winograd {
             conv2dForwardWinograd(
-                compute, out: po.baseAddress!, x: x.data, weight: weight.data, bias: bias.data,
+                compute, out: po.baseAddress!, x: x.data, forms: forms, bias: bias.data,
                 relu: relu, c: s.c, h: s.h, w: s.w, oc: s.oc)
         } else {
-            conv2dForwardGEMM(
-                compute, out: po.baseAddress!, x: x.data, weight: weight.data, bias: bias.data,
-                relu: relu, c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+            withPackedWeights(compute, forms, .directForward) { packed in
+                conv2dForwardGEMM(
+                    compute, out: po.baseAddress!, x: x.data, weight: weight.data, packedWeight: packed,
+                    bias: bias.data, relu: relu, c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+            }
         }
     }
     return Tensor(validShape: [s.oc, s.h, s.w], data: out)
@@ -286,7 +340,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor, relu: Bool = false
 /// With `reluOutput` (the layer's rectified output), dOut is first taken through that ReLU's
 /// backward (dz = dOut where reluOutput > 0) — fused into the input pass on the Winograd path.
 public func conv2dBackwardData(
-    _ dOut: Tensor, weight: Tensor, reluOutput: Tensor? = nil,
+    _ dOut: Tensor, weight: Tensor, reluOutput: Tensor? = nil, forms: ConvWeightForms? = nil,
     _ compute: Compute
 ) throws -> Tensor {
     try compute.checkAvailable()
@@ -305,31 +359,36 @@ public func conv2dBackwardData(
     }
     var dX = [Float](unsafeUninitializedCapacity: s.c * s.h * s.w) { _, n in n = s.c * s.h * s.w }
     let algorithm = compute.convAlgorithm(c: s.oc, h: s.h, w: s.w, oc: s.c, k: s.k, backward: true)
+    let forms = try checkedForms(forms, weight)
     dX.withUnsafeMutableBufferPointer { pd in
         if algorithm == .winograd {
             if let mask = reluOutput {
                 mask.data.withUnsafeBufferPointer { pm in
                     conv2dBackwardDataWinograd(
                         compute, dX: pd.baseAddress!, dOut: dOut.data, mask: pm.baseAddress!,
-                        weight: weight.data, c: s.c, h: s.h, w: s.w, oc: s.oc)
+                        forms: forms, c: s.c, h: s.h, w: s.w, oc: s.oc)
                 }
             } else {
                 conv2dBackwardDataWinograd(
                     compute, dX: pd.baseAddress!, dOut: dOut.data, mask: nil,
-                    weight: weight.data, c: s.c, h: s.h, w: s.w, oc: s.oc)
+                    forms: forms, c: s.c, h: s.h, w: s.w, oc: s.oc)
             }
-        } else if let mask = reluOutput {
-            let count = dOut.count
-            ScratchPool.shared.withFloats(count) { dz in
-                applyReLUMask(dz, dOut.data, mask: mask.data, count: count, threads: compute.threads)
+            return
+        }
+        withPackedWeights(compute, forms, .directBackward) { packed in
+            if let mask = reluOutput {
+                let count = dOut.count
+                ScratchPool.shared.withFloats(count) { dz in
+                    applyReLUMask(dz, dOut.data, mask: mask.data, count: count, threads: compute.threads)
+                    conv2dBackwardDataGEMM(
+                        compute, dX: pd.baseAddress!, dOut: dz, weight: weight.data, packedWeightT: packed,
+                        c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+                }
+            } else {
                 conv2dBackwardDataGEMM(
-                    compute, dX: pd.baseAddress!, dOut: dz, weight: weight.data,
+                    compute, dX: pd.baseAddress!, dOut: dOut.data, weight: weight.data, packedWeightT: packed,
                     c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
             }
-        } else {
-            conv2dBackwardDataGEMM(
-                compute, dX: pd.baseAddress!, dOut: dOut.data, weight: weight.data,
-                c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
         }
     }
     return Tensor(validShape: [s.c, s.h, s.w], data: dX)

@@ -30,6 +30,7 @@ func argument(_ name: String, default value: Int, in range: ClosedRange<Int>) ->
 }
 
 keepFreedMemoryForReuse()
+ConvWeightCache.shared.budgetBytes = 4 << 30
 
 // `--gemm M,N,K`: GFLOP/s of one SGEMM shape on one thread (the Winograd GEMMs are 64…512 × tiles × 64…512).
 if let i = CommandLine.arguments.firstIndex(of: "--gemm"), i + 1 < CommandLine.arguments.count {
@@ -106,6 +107,8 @@ for layer in VGG19Architecture.convInputs(height: size, width: size) where onlyL
         let bias = orFail { try Tensor(shape: [layer.oc], data: randomFloats(layer.oc)) }
         let dOut = orFail { try Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w)) }
         let mask = relu(orFail { try Tensor(shape: [layer.oc, layer.h, layer.w], data: randomFloats(layer.oc * layer.h * layer.w)) })
+        // Prepared once and kept, as VGG19 keeps them (the cache large enough for every layer).
+        let forms = orFail { try ConvWeightForms(weight: weight) }
         var times: [String: Double] = [:]
         for col in columns {
             if let only, only != col.name {
@@ -114,8 +117,12 @@ for layer in VGG19Architecture.convInputs(height: size, width: size) where onlyL
                 continue
             }
             // As VGG19 runs them: the ReLU fused into the forward, its mask into the backward.
-            times["fwd \(col.name)"] = medianSeconds { _ = orFail { try conv2d(x, weight: weight, bias: bias, relu: true, col.compute) } }
-            times["bwd \(col.name)"] = medianSeconds { _ = orFail { try conv2dBackwardData(dOut, weight: weight, reluOutput: mask, col.compute) } }
+            times["fwd \(col.name)"] = medianSeconds {
+                _ = orFail { try conv2d(x, weight: weight, bias: bias, relu: true, forms: forms, col.compute) }
+            }
+            times["bwd \(col.name)"] = medianSeconds {
+                _ = orFail { try conv2dBackwardData(dOut, weight: weight, reluOutput: mask, forms: forms, col.compute) }
+            }
         }
         seen[key] = times
     }

@@ -7,11 +7,13 @@ import Lab
 enum BenchCommand {
     static let usage = """
         usage: lab bench [--sizes 128,256,512] [--backends simd,blas] [--conv auto|direct|winograd] [--repeats 5]
-                         [--preset keras|any-size] [--threads N] [--json] [--profile]
+                         [--preset keras|any-size] [--threads N] [--weight-cache MB] [--json] [--profile]
         One iteration = VGG19 forward to block5_conv2, the preset's loss (keras: the Keras example's, the default;
         any-size: the shell's), backward to the image, the preset's update (keras: SGD at lr 1e-3; any-size: Adam);
         targets computed once beforehand. --json prints one JSON object per line (for scripts).
         --profile prints, for each size and backend, one iteration broken down by layer and phase.
+        --weight-cache MB: memory for the layers' packed and transformed weights, kept across iterations
+        (default: fitted to the image size, as a session fits it: WeightCachePolicy).
         """
 
     static func main(_ words: [String]) -> Int32 {
@@ -21,10 +23,15 @@ enum BenchCommand {
         }
         do {
             let a = try Arguments.parse(
-                words, options: ["sizes", "backends", "repeats", "threads", "single", "conv", "preset"],
+                words, options: ["sizes", "backends", "repeats", "threads", "single", "conv", "preset", "weight-cache"],
                 flags: ["json", "profile"])
             let conv = try a.choice("conv", ConvAlgorithm.self) ?? .auto
             let preset = a.value("preset") ?? "keras"
+            let cacheMB = try a.value("weight-cache").map { try OptionValue.whole("weight-cache", $0, in: 0...65536) }
+            if let cacheMB {
+                ConvWeightCache.shared.budgetBytes = cacheMB << 20
+                ConvWeightCache.shared.budgetIsFixed = true
+            }
             guard TransferOptions.presets.contains(where: { $0.name == preset }) else {
                 throw UsageError("--preset is \(TransferOptions.presets.map(\.name).joined(separator: " or ")); got '\(preset)'")
             }
@@ -58,7 +65,7 @@ enum BenchCommand {
                     "one transfer iteration, median of \(repeats); preset \(preset); \(threads) threads; convolutions \(conv); "
                         + "OpenBLAS: \(OpenBLAS.isAvailable ? OpenBLAS.coreName : "not installed")"
                 )
-                print("size   backend   iteration   forward   GFLOP/it   GFLOP/s   peak memory")
+                print("size   backend   iteration   forward   GFLOP/it   GFLOP/s   peak memory   estimated")
             }
             var failures: Int32 = 0
             for size in sizes {
@@ -69,7 +76,7 @@ enum BenchCommand {
                         [
                             "bench", "--single", "\(size):\(backend)", "--repeats", "\(repeats)", "--threads", "\(threads)",
                             "--conv", "\(conv)", "--preset", preset,
-                        ] + (a.has("profile") ? ["--profile"] : [])
+                        ] + (cacheMB.map { ["--weight-cache", "\($0)"] } ?? []) + (a.has("profile") ? ["--profile"] : [])
                     let pipe = Pipe()
                     child.standardOutput = pipe
                     try child.run()
@@ -91,7 +98,8 @@ enum BenchCommand {
                             "\(label)\(name)"
                                 + String(
                                     format: "%8.3f s  %6.3f s  %9.1f  %8.1f   ", r.iterationSeconds,
-                                    r.forwardSeconds, r.gflopPerIteration, r.gflops) + formatBytes(r.peakResidentBytes))
+                                    r.forwardSeconds, r.gflopPerIteration, r.gflops) + pad(formatBytes(r.peakResidentBytes), 14)
+                                + formatBytes(r.estimatedBytes))
                         if let profile = r.profile { print(profile + "\n") }
                     }
                 }

@@ -34,7 +34,9 @@ enum TransferCommand {
             run.saveFinal = true  // the last image too, when --every does not divide the iterations
             let clock = Date()
             let vgg = try VGG19()
-            let session = TransferSession(vgg: vgg)
+            // No snapshots to rewind to: nobody rewinds a run that is not interactive (at 512 rows
+            // the shell's 256 MB of them was a quarter of the run's peak memory).
+            let session = TransferSession(vgg: vgg, snapshotBudgetBytes: 0)
             // The size first: the images' memory is estimated at the size the run will use.
             if let rows = options.value("size"), !options.has("continue") {
                 let n = try OptionValue.whole("size", rows, in: 16...4096)

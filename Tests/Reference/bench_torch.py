@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The same transfer iteration as `lab bench`, in PyTorch on this machine, and the ratio.
 
-    /tmp/refenv/bin/python Tests/Reference/bench_torch.py [--sizes 128,256,512] [--lab .build/release/lab]
+    python3 Tests/Reference/bench_torch.py [--sizes 128,256,512] [--lab .build/release/lab] [--presets keras,any-size]
 
 One iteration: VGG19 (the converted Keras weights) forward to block5_conv2, the Keras example's loss
 (content at block5_conv2, style at block1..5_conv1, total variation), backward to the image, an SGD
@@ -89,6 +89,8 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--lab", help="path of the lab binary, to print the ratio")
     p.add_argument("--convs", default="auto", help="lab's convolution algorithms to time, e.g. auto,winograd,direct")
+    p.add_argument("--presets", default="keras", help="lab's presets to time, e.g. keras,any-size (PyTorch runs the Keras "
+                   "example's loss for both: any-size differs only in constants, the same work)")
     args = p.parse_args()
     w = {k: torch.from_numpy(v.copy()) for k, v in read_safetensors(WEIGHTS).items()}
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -100,13 +102,13 @@ def main():
         print(f"{size}²  iteration {it:.3f} s  forward {fwd:.3f} s")
     if args.lab:
         print("\nlab ÷ PyTorch (iteration time; below 1 is faster than PyTorch)")
-        for conv in args.convs.split(","):
+        for preset, conv in [(p, c) for p in args.presets.split(",") for c in args.convs.split(",")]:
             out = subprocess.run([args.lab, "bench", "--json", "--sizes", args.sizes, "--repeats", str(args.repeats),
-                                  "--threads", str(args.threads), "--conv", conv],
+                                  "--threads", str(args.threads), "--conv", conv, "--preset", preset, "--backends", "simd"],
                                  capture_output=True, text=True, check=True).stdout
             for line in out.splitlines():
                 r = json.loads(line)
-                print(f"{r['size']}²  {r['backend']:<6} conv {conv:<9} lab {r['iterationSeconds']:.3f} s  "
+                print(f"{r['size']}²  {preset:<8} conv {conv:<9} lab {r['iterationSeconds']:.3f} s  "
                       f"PyTorch {torch_times[r['size']]:.3f} s  ratio {r['iterationSeconds'] / torch_times[r['size']]:.2f}  "
                       f"peak {r['peakResidentBytes'] / 2**30:.2f} GiB")
 

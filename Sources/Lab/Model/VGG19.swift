@@ -8,6 +8,9 @@ public final class VGG19: @unchecked Sendable {
     public struct ConvWeights {
         public let weight: Tensor  // (OC, C, 3, 3); block1_conv1's input channels are BGR
         public let bias: Tensor  // (OC)
+        /// The weight packed and Winograd-transformed for the fast paths, prepared on first use and
+        /// kept (within ConvWeightForms.budgetBytes): the weights never change.
+        public let forms: ConvWeightForms
     }
 
     public let weights: [String: ConvWeights]
@@ -23,9 +26,9 @@ public final class VGG19: @unchecked Sendable {
         let file = try SafeTensorsFile(path: weightsPath)
         var weights: [String: ConvWeights] = [:]
         for case .conv(let name, let c, let oc) in VGG19Architecture.layers {
+            let weight = try file.tensor("\(name).weight", shape: [oc, c, 3, 3])
             weights[name] = ConvWeights(
-                weight: try file.tensor("\(name).weight", shape: [oc, c, 3, 3]),
-                bias: try file.tensor("\(name).bias", shape: [oc]))
+                weight: weight, bias: try file.tensor("\(name).bias", shape: [oc]), forms: try ConvWeightForms(weight: weight))
         }
         self.weights = weights
     }
@@ -84,11 +87,11 @@ public final class VGG19: @unchecked Sendable {
                 guard keepPreActivations else {
                     // The ReLU is fused into the convolution's last pass.
                     return try compute.timed(name, "conv+relu", algorithm: "\(algorithm)", why: why, flops: flops) {
-                        try conv2d(x, weight: w.weight, bias: w.bias, relu: true, compute)
+                        try conv2d(x, weight: w.weight, bias: w.bias, relu: true, forms: w.forms, compute)
                     }
                 }
                 let z = try compute.timed(name, "conv", algorithm: "\(algorithm)", why: why, flops: flops) {
-                    try conv2d(x, weight: w.weight, bias: w.bias, compute)
+                    try conv2d(x, weight: w.weight, bias: w.bias, forms: w.forms, compute)
                 }
                 pre[name] = z
                 return compute.timed(name, "relu") { relu(z) }
@@ -151,7 +154,8 @@ public final class VGG19: @unchecked Sendable {
                     name, "relu+conv backward", algorithm: "\(algorithm)", why: why,
                     flops: 2.0 * Double(c * oc * 9 * h * w)
                 ) {
-                    try conv2dBackwardData(dOut, weight: weights[name]!.weight, reluOutput: a.outputs[name]!, compute)
+                    let w = weights[name]!
+                    return try conv2dBackwardData(dOut, weight: w.weight, reluOutput: a.outputs[name]!, forms: w.forms, compute)
                 }
             case .pool:
                 g = try compute.timed(layer.name, "\(a.pooling) pool backward") {

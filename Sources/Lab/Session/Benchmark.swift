@@ -13,6 +13,8 @@ public struct IterationBenchmark: Codable, Sendable {
     public var peakResidentBytes: Int
     public var conv: String = ConvAlgorithm.auto.rawValue
     public var preset: String = "keras"
+    /// What the session's memory estimate said a step at this size would take (MemoryEstimate).
+    public var estimatedBytes: Int = 0
     /// ProfileReport's table of one more iteration, when asked for.
     public var profile: String?
 
@@ -65,6 +67,7 @@ public struct IterationBenchmark: Codable, Sendable {
             peakResidentBytes: usage.ru_maxrss * 1024)
         result.conv = compute.conv.rawValue
         result.preset = preset
+        result.estimatedBytes = session.memoryEstimate()?.total ?? 0
         if profile {
             let (entries, total) = try session.profile()
             result.profile = ProfileReport.format(entries, totalSeconds: total)

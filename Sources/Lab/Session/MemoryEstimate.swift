@@ -13,7 +13,7 @@ public struct MemoryEstimate: Sendable {
     /// The estimate for a working image of width × height under configuration `c`.
     public static func step(
         configuration c: TransferConfiguration, width: Int, height: Int, styleCount: Int,
-        optimizerVectors: Int, snapshotBudget: Int
+        optimizerVectors: Int, snapshotBudget: Int, compute: Compute
     ) -> MemoryEstimate {
         let deepest = c.loss.layers.compactMap { VGG19.index(of: $0) }.max() ?? 0
         // Every layer output up to the deepest is held for the backward; the largest conv output twice more.
@@ -30,6 +30,12 @@ public struct MemoryEstimate: Sendable {
             ("style images", 4 * styleCount * styleImage),
             ("snapshots (at most)", snapshotBudget),
             ("weights and workspace", 200 << 20),
+            (
+                "prepared weights (kept)",
+                min(
+                    WeightCachePolicy.budget(width: width, height: height, layersUpTo: deepest),
+                    WeightCachePolicy.formsNeeded(width: width, height: height, layersUpTo: deepest, compute: compute))
+            ),
         ]
         parts = parts.filter { $0.1 > 0 }
         return MemoryEstimate(parts: parts)
@@ -56,7 +62,7 @@ extension TransferSession {
             configuration: c, width: size.width, height: size.height,
             styleCount: styleCount ?? styles.count,
             optimizerVectors: TransferSession.optimizerVectors(optimizer ?? self.optimizer),
-            snapshotBudget: snapshots.budgetBytes)
+            snapshotBudget: snapshots.budgetBytes, compute: compute)
     }
 
     /// Throws, with the estimate and the limit, when a step at this configuration would not fit.

@@ -69,6 +69,15 @@ public struct OptimizerValue: Sendable, Equatable {
     }
 }
 
+/// The loss at the current image, and its gradient if it was computed there (`lossNow` computes
+/// it, so the next step starts from it instead of evaluating the same image again).
+struct EvaluationAtCurrent: Sendable, Equatable {
+    var breakdown: LossBreakdown
+    var gradient: Tensor?
+    /// What computing them took: counted in the time of the step that uses them.
+    var seconds = 0.0
+}
+
 public struct SessionState: Sendable, Equatable {
     public var compute: Compute
     public var contentPath: String?
@@ -88,8 +97,14 @@ public struct SessionState: Sendable, Equatable {
     /// Which images the targets were made from (a number never reused by the session, so a
     /// rolled-back transaction cannot meet a cache entry of another set of images).
     var imagesVersion = 0
-    /// The loss terms at the current combination, when the last evaluation was there.
-    var breakdownAtCurrent: LossBreakdown?
+    /// The loss terms at the current combination — and the gradient there, when it was computed —
+    /// when the last evaluation was there. One value, so whatever forgets the one forgets the other.
+    var atCurrent: EvaluationAtCurrent?
+    /// The loss terms at the current combination (setting it forgets any gradient).
+    var breakdownAtCurrent: LossBreakdown? {
+        get { atCurrent?.breakdown }
+        set { atCurrent = newValue.map { EvaluationAtCurrent(breakdown: $0, gradient: nil) } }
+    }
     public var events: [SessionEvent] = []
     public var namedRuns: [NamedRun] = []
     /// Counts changes of the loss, so a rewind knows whether a snapshot's optimiser state was

@@ -122,10 +122,16 @@ extension TransferSession {
     }
 
     /// The loss at the current image (after the last iteration): carried from L-BFGS's line search,
-    /// else one forward pass. An iteration's record holds the loss it *started* from.
+    /// else evaluated — with its gradient, which the next step then starts from instead of evaluating
+    /// the same image again (a step and its "loss now" cost one forward and backward pass, not a
+    /// forward pass more). An iteration's record holds the loss it *started* from.
     public func lossNow() throws -> LossBreakdown {
         if let b = state.breakdownAtCurrent { return b }
-        return try evaluate(gradientOf: nil).breakdown
+        let clock = DispatchTime.now().uptimeNanoseconds
+        let (breakdown, gradient) = try evaluate(gradientOf: .total)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+        state.atCurrent = EvaluationAtCurrent(breakdown: breakdown, gradient: gradient, seconds: seconds)
+        return breakdown
     }
 
     public func evaluate(gradientOf term: TermSelection? = .total) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
@@ -169,7 +175,15 @@ extension TransferSession {
         let compute = self.compute
         // The terms at the starting image (when the optimiser evaluates there) and at the last point tried.
         var atStart: LossBreakdown? = nil, last: LossBreakdown? = nil
+        let carried = state.atCurrent  // the loss and gradient here, if `lossNow` computed them
+        var usedCarried = false
         let objective: Objective = { values in
+            if let carried, let gradient = carried.gradient, values == start {
+                usedCarried = true
+                atStart = carried.breakdown
+                last = carried.breakdown
+                return (carried.breakdown.total, gradient.data)
+            }
             let t = try Tensor(shape: shape, data: values)
             let (b, g) = try loss.evaluate(t, targets: targets, compute)
             if atStart == nil && values == start { atStart = b }
@@ -187,7 +201,7 @@ extension TransferSession {
         guard x.allSatisfy({ $0.isFinite }) else {
             throw SessionError.rejectedStep(iteration: iteration, reason: "the update made the image non-finite")
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9 + (usedCarried ? carried!.seconds : 0)
         // The breakdown at the starting image: evaluated now, or carried from the last step (L-BFGS).
         // (After a reopen or a change of objective nothing is carried: evaluate it, without a gradient.)
         let breakdown =

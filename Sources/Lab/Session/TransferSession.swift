@@ -288,6 +288,10 @@ public final class TransferSession: @unchecked Sendable {
 
     public func targets() throws -> LossTargets {
         let c = configuration
+        if let size = workingSize {
+            let deepest = c.loss.layers.compactMap { VGG19.index(of: $0) }.max() ?? 0
+            WeightCachePolicy.apply(width: size.width, height: size.height, layersUpTo: deepest)
+        }
         let key = TargetKey(
             termKinds: LossBreakdown.kinds(of: c.loss), contentLayers: c.loss.contentLayers, styleLayers: c.loss.styleLayers.map(\.name),
             pooling: c.loss.pooling, rows: c.rows, resize: c.resize, styleScale: c.styleScale,

@@ -1,0 +1,100 @@
+import Testing
+
+@testable import Kernels
+
+// A layer's weights packed once for the GEMM and Winograd-transformed once (ConvWeightForms):
+// the GEMM on prepacked A against the GEMM that packs as it goes, the convolutions with kept forms
+// against those without, and the cache's budget.
+
+@Suite("Prepared weights")
+struct PreparedWeightsTests {
+    /// m not a multiple of MR and over MC (several row blocks), k over KC (several depth blocks).
+    @Test(arguments: [(7, 5, 3), (64, 100, 64), (121, 33, 257), (250, 70, 600), (6, 16, 256)])
+    func prepackedAEqualsPackingAsItGoes(_ shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        var rng = SeededRandom(seed: 60)
+        for transA in [false, true] {
+            let a: [Float] = randomArray(m * k, &rng)
+            let b: [Float] = randomArray(k * n, &rng)
+            let lda = transA ? m : k
+            var expected = [Float](repeating: 0, count: m * n)
+            sgemm(
+                Compute(backend: .simd, threads: 1), transA: transA, transB: false, m: m, n: n, k: k, alpha: 1,
+                a: a, lda: lda, b: b, ldb: n, beta: 0, c: &expected, ldc: n)
+            var packed = [Float](repeating: .nan, count: packedAFloats(m: m, k: k))
+            packed.withUnsafeMutableBufferPointer { packWholeA($0.baseAddress!, transA: transA, a: a, lda: lda, m: m, k: k) }
+            for threads in [1, 2, 3] {
+                var c = [Float](repeating: .nan, count: m * n)
+                sgemmPrepackedA(packedA: packed, m: m, n: n, k: k, b: b, ldb: n, beta: 0, c: &c, ldc: n, threads: threads)
+                // The same products summed in the same order: equal, not merely close.
+                #expect(c == expected, "\(m)×\(n)×\(k) transA=\(transA), \(threads) threads")
+            }
+        }
+    }
+
+    /// Kept forms (direct and Winograd, forward and backward) give what forms made for the call give.
+    @Test func keptFormsGiveTheSameConvolutions() throws {
+        var rng = SeededRandom(seed: 61)
+        let (c, oc, h, w) = (40, 70, 19, 23)
+        let x = randomTensor([c, h, w], &rng)
+        let weight = randomTensor([oc, c, 3, 3], &rng, in: -0.1...0.1)
+        let bias = randomTensor([oc], &rng)
+        let dOut = randomTensor([oc, h, w], &rng)
+        let mask = relu(randomTensor([oc, h, w], &rng))
+        let cache = ConvWeightCache(budgetBytes: 64 << 20)
+        let forms = try ConvWeightForms(weight: weight, cache: cache)
+        for conv in [ConvAlgorithm.direct, .winograd] {
+            let compute = Compute(backend: .simd, threads: 2, conv: conv)
+            let plain = try conv2d(x, weight: weight, bias: bias, relu: true, compute)
+            let plainBack = try conv2dBackwardData(dOut, weight: weight, reluOutput: mask, compute)
+            for _ in 0..<2 {  // prepared on the first call, kept for the second
+                #expect(try conv2d(x, weight: weight, bias: bias, relu: true, forms: forms, compute).data == plain.data, "\(conv)")
+                #expect(try conv2dBackwardData(dOut, weight: weight, reluOutput: mask, forms: forms, compute).data == plainBack.data)
+            }
+            // And the direct forms match the plain-loop reference.
+            let reference = try conv2d(x, weight: weight, bias: bias, relu: true, Compute(backend: .reference))
+            expectClose(plain.data, reference.data, relativeL2: conv == .direct ? 1e-6 : 1e-5, "\(conv) vs reference")
+        }
+        #expect(cache.keptCount == 4)  // direct and Winograd, each way
+        let expected = [ConvWeightForms.Form.directForward, .directBackward, .winogradForward, .winogradBackward]
+            .reduce(0) { $0 + 4 * forms.floats($1) }
+        #expect(cache.keptBytes == expected)
+    }
+
+    @Test func formsOfAnotherWeightAreRefused() throws {
+        var rng = SeededRandom(seed: 62)
+        let forms = try ConvWeightForms(weight: randomTensor([4, 3, 3, 3], &rng), cache: ConvWeightCache(budgetBytes: 1 << 20))
+        let other = randomTensor([4, 3, 3, 3], &rng)
+        #expect(throws: KernelError.self) {
+            try conv2d(randomTensor([3, 5, 5], &rng), weight: other, bias: try Tensor(zeros: [4]), forms: forms, Compute())
+        }
+    }
+
+    /// The budget holds: what does not fit is prepared per call and not kept; kept forms of weights
+    /// no longer used make room once stale; a layer that goes away takes its forms with it.
+    @Test func theCacheKeepsToItsBudget() throws {
+        var rng = SeededRandom(seed: 63)
+        let x = randomTensor([32, 8, 8], &rng)
+        let compute = Compute(backend: .simd, threads: 1, conv: .direct)
+        let layers = (0..<6).map { _ in randomTensor([32, 32, 3, 3], &rng, in: -0.1...0.1) }
+        let oneForm = 4 * packedAFloats(m: 32, k: 32 * 9)
+        let cache = ConvWeightCache(budgetBytes: 3 * oneForm)
+        var forms = try layers.map { try ConvWeightForms(weight: $0, cache: cache) }
+        let bias = try Tensor(zeros: [32])
+        func pass(_ indices: Range<Int>) throws {
+            for i in indices { _ = try conv2d(x, weight: layers[i], bias: bias, forms: forms[i], compute) }
+        }
+        // A cycle of six layers over a budget of three: the first three stay, every pass.
+        for _ in 0..<3 { try pass(0..<6) }
+        #expect(cache.keptCount == 3)
+        #expect(cache.keptBytes <= cache.budgetBytes)
+        // Only layers 3..<6 from now on: the kept 0..<3 go stale and make room for them.
+        for _ in 0..<10 { try pass(3..<6) }
+        #expect(cache.keptCount == 3)
+        forms.removeLast(3)  // layers 3..<6 go away, and their kept forms with them
+        #expect(cache.keptCount == 0 && cache.keptBytes == 0)
+        cache.budgetBytes = 0
+        try pass(0..<3)
+        #expect(cache.keptCount == 0)  // a zero budget keeps nothing; the convolutions still run
+    }
+}
