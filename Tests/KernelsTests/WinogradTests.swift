@@ -115,8 +115,8 @@ struct WinogradTests {
         #expect(auto.convAlgorithm(c: 64, h: 256, w: 256, oc: 64, k: 3, backward: false) == .direct)  // auto: forward direct
         #expect(auto.convAlgorithm(c: 64, h: 256, w: 256, oc: 64, k: 3, backward: true) == .winograd)
         #expect(auto.convAlgorithm(c: 64, h: 256, w: 256, oc: 3, k: 3, backward: true) == .direct)  // block1_conv1's backward
-        #expect(auto.convAlgorithm(c: 512, h: 16, w: 16, oc: 512, k: 3, backward: true) == .direct)  // 16 tiles
-        #expect(auto.convAlgorithm(c: 512, h: 32, w: 32, oc: 512, k: 3, backward: true) == .winograd)  // 64 tiles
+        #expect(auto.convAlgorithm(c: 512, h: 8, w: 8, oc: 512, k: 3, backward: true) == .direct)  // 4 tiles
+        #expect(auto.convAlgorithm(c: 512, h: 16, w: 16, oc: 512, k: 3, backward: true) == .winograd)  // 16 tiles
         #expect(Compute(backend: .reference, conv: .winograd).convAlgorithm(c: 64, h: 64, w: 64, oc: 64, k: 3, backward: true) == .direct)
         #expect(Compute(backend: .simd, conv: .winograd).convAlgorithm(c: 64, h: 64, w: 64, oc: 64, k: 5, backward: true) == .direct)
     }
