@@ -192,10 +192,11 @@ func winogradBandTileRows(channels: Int, tilesPerRow: Int, tileRows: Int) -> Int
 /// out (OC, H, W) = conv3x3(x (C, H, W)) + bias, with U (36 × OC × C) from winogradTransformWeights
 /// (`uPacked`: each plane U[ξ] packed by packWholeA, for the SIMD GEMM; else plain, for BLAS).
 /// `inputMask`: when given, x is read as x · (mask > 0) (a ReLU's backward, fused).
+/// (The mask as values — the ReLU's output — or as one byte per value, 1 where positive.)
 /// `bias` may be nil; `relu` rectifies the output. Overwrites out.
 func conv3x3Winograd(
     _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-    inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>, uPacked: Bool,
+    inputMask: MaskPointer?, u: UnsafePointer<Float>, uPacked: Bool,
     bias: UnsafePointer<Float>?, relu: Bool, c: Int, h: Int, w: Int, oc: Int
 ) {
     let tilesPerRow = (w + 3) / 4, tileRows = (h + 3) / 4
@@ -212,7 +213,7 @@ func conv3x3Winograd(
 
 private func winogradBands(
     _ compute: Compute, out: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-    inputMask: UnsafePointer<Float>?, u: UnsafePointer<Float>, uPacked: Bool,
+    inputMask: MaskPointer?, u: UnsafePointer<Float>, uPacked: Bool,
     bias: UnsafePointer<Float>?, relu: Bool, c: Int, h: Int, w: Int, oc: Int,
     v: UnsafeMutablePointer<Float>, m: UnsafeMutablePointer<Float>, bandRows: Int
 ) {
@@ -261,7 +262,7 @@ private func winogradBands(
 @inline(never)
 private func winogradInputTransform(
     _ v: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>,
-    mask: UnsafePointer<Float>?, channels: Range<Int>, c: Int, h: Int, w: Int,
+    mask: MaskPointer?, channels: Range<Int>, c: Int, h: Int, w: Int,
     tileRow0: Int, tileRows: Int, tilesPerRow: Int, tiles: Int
 ) {
     let lanes = winogradLanes
@@ -281,7 +282,7 @@ private func winogradInputTransform(
     let plane = c * tiles  // floats between V[ξ] and V[ξ + 1]
     for ci in channels {
         let channel = x + ci * h * w
-        let channelMask = mask.map { $0 + ci * h * w }
+        let channelMask = mask.map { $0.advanced(by: ci * h * w) }
         for tr in 0..<tileRows {
             let ty = tileRow0 + tr
             for i in 0..<6 {
@@ -291,7 +292,7 @@ private func winogradInputTransform(
                     ph.update(repeating: 0, count: 4 * phaseLength)
                     continue
                 }
-                copyRow(padded + 1, channel + y * w, mask: channelMask.map { $0 + y * w }, count: w)
+                copyRow(padded + 1, channel + y * w, mask: channelMask.map { $0.advanced(by: y * w) }, count: w)
                 deinterleave4(ph, padded, phaseLength: phaseLength)
             }
             let base = tr * tilesPerRow
@@ -334,24 +335,39 @@ private func winogradInputTransform(
 @inline(__always)
 private func copyRow(
     _ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>,
-    mask: UnsafePointer<Float>?, count: Int
+    mask: MaskPointer?, count: Int
 ) {
-    guard let mask else {
+    switch mask {
+    case nil:
         dst.update(from: src, count: count)
-        return
-    }
-    var j = 0
-    while j + winogradLanes <= count {
-        let value = UnsafeRawPointer(src + j).loadUnaligned(as: WinogradVector.self)
-        let m = UnsafeRawPointer(mask + j).loadUnaligned(as: WinogradVector.self)
-        UnsafeMutableRawPointer(dst + j).storeBytes(
-            of: value.replacing(with: 0, where: .!(m .> 0)),
-            as: WinogradVector.self)
-        j += winogradLanes
-    }
-    while j < count {
-        dst[j] = mask[j] > 0 ? src[j] : 0
-        j += 1
+    case .values(let mask):
+        var j = 0
+        while j + winogradLanes <= count {
+            let value = UnsafeRawPointer(src + j).loadUnaligned(as: WinogradVector.self)
+            let m = UnsafeRawPointer(mask + j).loadUnaligned(as: WinogradVector.self)
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: value.replacing(with: 0, where: .!(m .> 0)), as: WinogradVector.self)
+            j += winogradLanes
+        }
+        while j < count {
+            dst[j] = mask[j] > 0 ? src[j] : 0
+            j += 1
+        }
+    case .bits(let bits, let offset):
+        // 16 values' bits from any bit position: 32 bits loaded at its byte (the array is padded), shifted.
+        let lane = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+        var j = 0
+        while j + winogradLanes <= count {
+            let k = offset + j
+            let word = UInt32(littleEndian: UnsafeRawPointer(bits + (k >> 3)).loadUnaligned(as: UInt32.self)) >> UInt32(k & 7)
+            let value = UnsafeRawPointer(src + j).loadUnaligned(as: WinogradVector.self)
+            let off = (SIMD16<UInt32>(repeating: word) & lane) .== 0
+            UnsafeMutableRawPointer(dst + j).storeBytes(of: value.replacing(with: 0, where: off), as: WinogradVector.self)
+            j += winogradLanes
+        }
+        while j < count {
+            dst[j] = mask!.positive(j) ? src[j] : 0
+            j += 1
+        }
     }
 }
 

@@ -222,7 +222,7 @@ func conv2dForwardWinograd(
 /// every kernel rotated 180°. `mask` fuses a ReLU's backward.
 func conv2dBackwardDataWinograd(
     _ compute: Compute, dX: UnsafeMutablePointer<Float>, dOut: UnsafePointer<Float>,
-    mask: UnsafePointer<Float>?, forms: ConvWeightForms,
+    mask: MaskPointer?, forms: ConvWeightForms,
     c: Int, h: Int, w: Int, oc: Int
 ) {
     withWinogradWeights(compute, forms, backward: true) { u, packed in
@@ -249,18 +249,61 @@ private func withWinogradWeights(
     }
 }
 
+/// Where a ReLU's output was positive, as its backward reads it: the output itself, or one bit per
+/// value (`packPositiveBits`) — what a caller keeps when it does not need the output (VGG19's compact
+/// activations). `bits` starts at value `offset` of the packed array.
+enum MaskPointer {
+    case values(UnsafePointer<Float>)
+    case bits(UnsafePointer<UInt8>, offset: Int)
+
+    func advanced(by n: Int) -> MaskPointer {
+        switch self {
+        case .values(let p): return .values(p + n)
+        case .bits(let p, let offset): return .bits(p, offset: offset + n)
+        }
+    }
+
+    @inline(__always) func positive(_ i: Int) -> Bool {
+        switch self {
+        case .values(let p): return p[i] > 0
+        case .bits(let p, let offset): return (p[(offset + i) >> 3] >> UInt8((offset + i) & 7)) & 1 != 0
+        }
+    }
+}
+
+/// One bit per value, 1 where it is positive: bit k & 7 of byte k >> 3 for value k, and four bytes of
+/// padding, so a reader may load 32 bits at any byte. A ReLU's mask at 1/32 of the output's memory.
+public func packPositiveBits(_ values: [Float]) -> [UInt8] {
+    var bits = [UInt8](repeating: 0, count: (values.count + 7) / 8 + 4)
+    values.withUnsafeBufferPointer { v in
+        for k in 0..<v.count where v[k] > 0 { bits[k >> 3] |= 1 << UInt8(k & 7) }
+    }
+    return bits
+}
+
 /// dOut · (mask > 0), the ReLU's backward, for the direct path (the Winograd path fuses it).
 func applyReLUMask(
-    _ dst: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>, mask: UnsafePointer<Float>,
+    _ dst: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>, mask: MaskPointer,
     count: Int, threads: Int
 ) {
     let chunks = splitRange(count, parts: threads, align: 16)
     parallelFor(chunks.count, threads: threads) { t in
-        for i in chunks[t] { dst[i] = mask[i] > 0 ? dOut[i] : 0 }
+        for i in chunks[t] { dst[i] = mask.positive(i) ? dOut[i] : 0 }
     }
 }
 
 // MARK: - Tensor API
+
+/// Runs body with the ReLU mask as a pointer: the output's values, or its bits, or none.
+private func withMaskPointer(_ values: Tensor?, _ bits: [UInt8]?, _ body: (MaskPointer?) -> Void) {
+    if let values {
+        values.data.withUnsafeBufferPointer { body(.values($0.baseAddress!)) }
+    } else if let bits {
+        bits.withUnsafeBufferPointer { body(.bits($0.baseAddress!, offset: 0)) }
+    } else {
+        body(nil)
+    }
+}
 
 /// The SIMD GEMM's packed weights (nil for the other backends, whose GEMM packs its own).
 private func withPackedWeights(
@@ -339,10 +382,22 @@ public func conv2d(
 /// dx for out = conv(x, weight) + bias, given dOut (OC, H, W); returns (C, H, W).
 /// With `reluOutput` (the layer's rectified output), dOut is first taken through that ReLU's
 /// backward (dz = dOut where reluOutput > 0) — fused into the input pass on the Winograd path.
+/// `reluPositive`: the same mask as one bit per value (`packPositiveBits` of the output), instead of the output.
 public func conv2dBackwardData(
-    _ dOut: Tensor, weight: Tensor, reluOutput: Tensor? = nil, forms: ConvWeightForms? = nil,
-    _ compute: Compute
+    _ dOut: Tensor, weight: Tensor, reluOutput: Tensor? = nil, reluPositive: [UInt8]? = nil,
+    forms: ConvWeightForms? = nil, _ compute: Compute
 ) throws -> Tensor {
+    if let bits = reluPositive {
+        guard reluOutput == nil, bits.count == (dOut.count + 7) / 8 + 4 else {
+            throw KernelError.shape("conv2d backward: a ReLU mask of \(bits.count) bytes for dOut \(dOut.shape)")
+        }
+        if compute.backend == .reference {  // the plain loops read the mask as values
+            let mask = bits.withUnsafeBufferPointer { p in
+                (0..<dOut.count).map { MaskPointer.bits(p.baseAddress!, offset: 0).positive($0) ? Float(1) : 0 }
+            }
+            return try conv2dBackwardData(dOut, weight: weight, reluOutput: try Tensor(shape: dOut.shape, data: mask), forms: forms, compute)
+        }
+    }
     try compute.checkAvailable()
     guard dOut.rank == 3, weight.rank == 4, dOut.shape[0] == weight.shape[0] else {
         throw KernelError.shape("conv2d backward: dOut \(dOut.shape) does not match weight \(weight.shape)")
@@ -361,33 +416,27 @@ public func conv2dBackwardData(
     let algorithm = compute.convAlgorithm(c: s.oc, h: s.h, w: s.w, oc: s.c, k: s.k, backward: true)
     let forms = try checkedForms(forms, weight)
     dX.withUnsafeMutableBufferPointer { pd in
-        if algorithm == .winograd {
-            if let mask = reluOutput {
-                mask.data.withUnsafeBufferPointer { pm in
-                    conv2dBackwardDataWinograd(
-                        compute, dX: pd.baseAddress!, dOut: dOut.data, mask: pm.baseAddress!,
-                        forms: forms, c: s.c, h: s.h, w: s.w, oc: s.oc)
-                }
-            } else {
+        withMaskPointer(reluOutput, reluPositive) { mask in
+            if algorithm == .winograd {
                 conv2dBackwardDataWinograd(
-                    compute, dX: pd.baseAddress!, dOut: dOut.data, mask: nil,
+                    compute, dX: pd.baseAddress!, dOut: dOut.data, mask: mask,
                     forms: forms, c: s.c, h: s.h, w: s.w, oc: s.oc)
+                return
             }
-            return
-        }
-        withPackedWeights(compute, forms, .directBackward) { packed in
-            if let mask = reluOutput {
-                let count = dOut.count
-                ScratchPool.shared.withFloats(count) { dz in
-                    applyReLUMask(dz, dOut.data, mask: mask.data, count: count, threads: compute.threads)
+            withPackedWeights(compute, forms, .directBackward) { packed in
+                if let mask {
+                    let count = dOut.count
+                    ScratchPool.shared.withFloats(count) { dz in
+                        applyReLUMask(dz, dOut.data, mask: mask, count: count, threads: compute.threads)
+                        conv2dBackwardDataGEMM(
+                            compute, dX: pd.baseAddress!, dOut: dz, weight: weight.data, packedWeightT: packed,
+                            c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
+                    }
+                } else {
                     conv2dBackwardDataGEMM(
-                        compute, dX: pd.baseAddress!, dOut: dz, weight: weight.data, packedWeightT: packed,
+                        compute, dX: pd.baseAddress!, dOut: dOut.data, weight: weight.data, packedWeightT: packed,
                         c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
                 }
-            } else {
-                conv2dBackwardDataGEMM(
-                    compute, dX: pd.baseAddress!, dOut: dOut.data, weight: weight.data, packedWeightT: packed,
-                    c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
             }
         }
     }

@@ -200,3 +200,71 @@ public func pool2x2Backward(
     }
     return Tensor(validShape: x.shape, data: dX)
 }
+
+// MARK: - The backward's routing alone (for a caller that keeps one byte per window, not the input)
+
+/// For each 2×2 window of x (C, H, W): which of its four the max is — 0, 1, 2, 3 for (0,0), (0,1),
+/// (1,0), (1,1), the first on a tie, as maxPool2x2Backward routes. (C, H/2, W/2) bytes: what the
+/// backward needs of the input, at 1/16 of its memory.
+public func maxPool2x2Argmax(_ x: Tensor, _ compute: Compute = Compute(threads: 1)) throws -> [UInt8] {
+    let s = try checkPoolInput(x)
+    let (oh, ow) = (s.h / 2, s.w / 2)
+    var argmax = [UInt8](repeating: 0, count: s.c * oh * ow)
+    let chunks = splitRange(s.c, parts: compute.threads, align: 1)
+    argmax.withUnsafeMutableBufferPointer { pa in
+        x.data.withUnsafeBufferPointer { px in
+            let (a, v) = (pa.baseAddress!, px.baseAddress!)
+            parallelFor(chunks.count, threads: compute.threads) { t in
+                for ci in chunks[t] {
+                    for y in 0..<oh {
+                        for xx in 0..<ow {
+                            let i = (ci * s.h + 2 * y) * s.w + 2 * xx
+                            var best = v[i], which: UInt8 = 0
+                            if v[i + 1] > best { (best, which) = (v[i + 1], 1) }
+                            if v[i + s.w] > best { (best, which) = (v[i + s.w], 2) }
+                            if v[i + s.w + 1] > best { which = 3 }
+                            a[(ci * oh + y) * ow + xx] = which
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return argmax
+}
+
+/// dx (C, H, W) for a max pool, from dOut (C, H/2, W/2) and the routing maxPool2x2Argmax recorded:
+/// the same values as maxPool2x2Backward with the input.
+public func maxPool2x2Backward(
+    _ dOut: Tensor, argmax: [UInt8], inputShape: [Int], _ compute: Compute = Compute(threads: 1)
+) throws -> Tensor {
+    guard inputShape.count == 3, inputShape[1] >= 2, inputShape[2] >= 2 else {
+        throw KernelError.shape("2×2 pooling needs a (C, H, W) input with H, W ≥ 2, got \(inputShape)")
+    }
+    let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
+    let (oh, ow) = (h / 2, w / 2)
+    guard dOut.shape == [c, oh, ow], argmax.count == c * oh * ow else {
+        throw KernelError.shape("pooling backward: dOut \(dOut.shape) and \(argmax.count) windows do not match input \(inputShape)")
+    }
+    var dX = [Float](repeating: 0, count: c * h * w)
+    let chunks = splitRange(c, parts: compute.threads, align: 1)
+    dX.withUnsafeMutableBufferPointer { pd in
+        dOut.data.withUnsafeBufferPointer { pg in
+            argmax.withUnsafeBufferPointer { pa in
+                let (d, g, a) = (pd.baseAddress!, pg.baseAddress!, pa.baseAddress!)
+                parallelFor(chunks.count, threads: compute.threads) { t in
+                    for ci in chunks[t] {
+                        for y in 0..<oh {
+                            for xx in 0..<ow {
+                                let o = (ci * oh + y) * ow + xx
+                                let which = Int(a[o])
+                                d[(ci * h + 2 * y + which / 2) * w + 2 * xx + which % 2] += g[o]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return Tensor(validShape: inputShape, data: dX)
+}

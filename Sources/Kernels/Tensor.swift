@@ -89,6 +89,16 @@ extension Tensor {
         Tensor(validShape: shape, data: data.map { $0 * s })
     }
 
+    /// self += other, elementwise, in place (no copy when self's storage is its own); the shapes must agree.
+    public mutating func add(_ other: Tensor) throws {
+        try requireSameShape(self, other, "add")
+        data.withUnsafeMutableBufferPointer { d in
+            other.data.withUnsafeBufferPointer { o in
+                for i in 0..<d.count { d[i] += o[i] }
+            }
+        }
+    }
+
     /// self + other, elementwise; the shapes must agree.
     public func adding(_ other: Tensor) throws -> Tensor {
         try requireSameShape(self, other, "add")

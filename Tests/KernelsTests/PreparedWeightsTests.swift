@@ -98,3 +98,45 @@ struct PreparedWeightsTests {
         #expect(cache.keptCount == 0)  // a zero budget keeps nothing; the convolutions still run
     }
 }
+
+// What VGG19 keeps of an output the backward needs only a little of: a byte per window for a max
+// pool, a bit per value for a ReLU. Both must route the gradient exactly as the full output does.
+@Suite("Compact activations")
+struct CompactActivationTests {
+    @Test func poolRoutingFromBytesEqualsTheBackwardFromTheInput() throws {
+        var rng = SeededRandom(seed: 64)
+        // Ties on purpose: a quarter of the values are copies of a neighbour (flat regions).
+        var values: [Float] = randomArray(6 * 9 * 11, &rng)
+        for i in stride(from: 1, to: values.count, by: 4) { values[i] = values[i - 1] }
+        for i in stride(from: 0, to: values.count, by: 7) { values[i] = 0 }
+        let x = try Tensor(shape: [6, 9, 11], data: values)
+        let dOut = randomTensor([6, 4, 5], &rng)
+        let reference = try pool2x2Backward(dOut, input: x, .max, Compute(backend: .reference))
+        for threads in [1, 2] {
+            let argmax = try maxPool2x2Argmax(x, Compute(threads: threads))
+            #expect(argmax.count == 6 * 4 * 5 && argmax.allSatisfy { $0 < 4 })
+            let routed = try maxPool2x2Backward(dOut, argmax: argmax, inputShape: [6, 9, 11], Compute(threads: threads))
+            #expect(routed.data == reference.data, "\(threads) threads")
+        }
+        #expect(throws: KernelError.self) { try maxPool2x2Backward(dOut, argmax: [0, 1], inputShape: [6, 9, 11]) }
+    }
+
+    @Test func aBitMaskGivesTheSameBackwardAsTheOutput() throws {
+        var rng = SeededRandom(seed: 65)
+        let (c, oc, h, w) = (24, 20, 13, 18)
+        let weight = randomTensor([oc, c, 3, 3], &rng, in: -0.1...0.1)
+        let dOut = randomTensor([oc, h, w], &rng)
+        let output = relu(randomTensor([oc, h, w], &rng))
+        let bits = packPositiveBits(output.data)
+        #expect(bits.count == (oc * h * w + 7) / 8 + 4)
+        for backend in [Backend.reference, .simd] {
+            for conv in [ConvAlgorithm.direct, .winograd] {
+                let compute = Compute(backend: backend, threads: 2, conv: conv)
+                let fromOutput = try conv2dBackwardData(dOut, weight: weight, reluOutput: output, compute)
+                let fromBits = try conv2dBackwardData(dOut, weight: weight, reluPositive: bits, compute)
+                #expect(fromBits.data == fromOutput.data, "\(backend) \(conv)")
+            }
+        }
+        #expect(throws: KernelError.self) { try conv2dBackwardData(dOut, weight: weight, reluPositive: [1, 0], Compute()) }
+    }
+}

@@ -129,6 +129,26 @@ struct SpeedRoundTwoTests {
         }
     }
 
+    /// The loss's forward keeps of the layers it does not read only a byte per value (ReLU) and per
+    /// window (max pool): the gradient is the one from whole activations, bit for bit, under both
+    /// poolings, both presets and a mask-free and a masked loss.
+    @Test func compactActivationsGiveTheSameGradient() throws {
+        for preset in ["keras", "any-size"] {
+            for pooling in ["max", "average"] {
+                let session = try anySizeSession(rows: 64)
+                try TransferOptions.apply(
+                    try Arguments.parse(["--preset", preset, "--pooling", pooling], options: ["preset", "pooling"], flags: []), to: session)
+                var loss = session.loss
+                let targets = try session.targets()
+                let compact = try loss.evaluate(session.combination!, targets: targets, session.compute)
+                loss.compactActivations = false
+                let whole = try loss.evaluate(session.combination!, targets: targets, session.compute)
+                #expect(compact.gradient!.data == whole.gradient!.data, "\(preset), \(pooling) pooling")
+                #expect(compact.breakdown == whole.breakdown)
+            }
+        }
+    }
+
     @Test func benchRefusesABadPresetOrCache() throws {
         let preset = try runLab(["bench", "--sizes", "64", "--preset", "fast"])
         #expect(preset.status != 0 && preset.output.contains("--preset is keras or any-size; got 'fast'"))

@@ -17,7 +17,9 @@ struct ContentTerm: LossTerm {
 
     func makeTargets(_ inputs: TargetInputs, into targets: inout LossTargets) throws {
         let c = inputs.configuration
-        let acts = try inputs.vgg.forward(inputs.content, upTo: c.contentLayers, pooling: c.pooling, inputs.compute)
+        let acts = try inputs.vgg.forward(
+            inputs.content, upTo: c.contentLayers, pooling: c.pooling, keepingWhole: Set(c.contentLayers), forBackward: false,
+            inputs.compute)
         targets.contentFeatures = Dictionary(uniqueKeysWithValues: c.contentLayers.map { ($0, acts.outputs[$0]!) })
     }
 

@@ -205,7 +205,9 @@ final class TargetWorld: ExpressionWorld {
     func features(_ layer: String, of source: String, on tape: Tape) throws -> Var {
         let key = "\(source):\(layer)"
         if let v = cache[key] { return tape.constant(v) }
-        let acts = try inputs.vgg.forward(try image(source), upTo: [layer], pooling: inputs.configuration.pooling, inputs.compute)
+        let acts = try inputs.vgg.forward(
+            try image(source), upTo: [layer], pooling: inputs.configuration.pooling, keepingWhole: [layer], forBackward: false,
+            inputs.compute)
         let v = NDArray(acts.outputs[layer]!)
         cache[key] = v
         return tape.constant(v)

@@ -28,7 +28,8 @@ struct StyleTerm: LossTerm {
         typealias Part = (gram: Tensor?, statistics: GaussianStatistics?)
         var perStyle: [[String: Part]] = []
         for style in styles {
-            let acts = try inputs.vgg.forward(style.tensor, upTo: layers, pooling: c.pooling, compute)
+            let acts = try inputs.vgg.forward(
+                style.tensor, upTo: layers, pooling: c.pooling, keepingWhole: Set(layers), forBackward: false, compute)
             var t: [String: Part] = [:]
             for layer in layers {
                 let f = acts.outputs[layer]!

@@ -8,6 +8,9 @@ import Kernels
 public struct StyleTransferLoss {
     public let vgg: VGG19
     public var configuration: LossConfiguration
+    /// Keep of the layers the loss does not read only what the backward needs (VGG19.CompactOutput);
+    /// off, every output is kept whole — the same gradient, bit for bit, at about twice the memory.
+    var compactActivations = true
 
     public init(vgg: VGG19, configuration: LossConfiguration = LossConfiguration()) {
         self.vgg = vgg
@@ -20,7 +23,11 @@ public struct StyleTransferLoss {
         _ compute: Compute
     ) throws -> (breakdown: LossBreakdown, gradient: Tensor?) {
         let c = configuration
-        var acts = try vgg.forward(combination, upTo: c.layers, pooling: c.pooling, compute)
+        // Only the loss layers' outputs are kept whole; of the rest, what the backward needs (a bit per
+        // value for a ReLU, a byte per window for a max pool) — or nothing, when no gradient is asked for.
+        var acts = try vgg.forward(
+            combination, upTo: c.layers, pooling: c.pooling, keepingWhole: compactActivations ? Set(c.layers) : nil,
+            forBackward: term != nil, compute)
         var breakdown = LossBreakdown()
         // Each term's gradient with respect to its layer's output, computed only when the backward
         // reaches that layer (so the large ones of block1 are not all held at once).

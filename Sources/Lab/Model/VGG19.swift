@@ -54,16 +54,38 @@ public final class VGG19: @unchecked Sendable {
         public var outputs: [String: Tensor]
         /// Pre-activation (before ReLU) outputs of conv layers, if they were kept.
         public var preActivations: [String: Tensor]
+        /// What the backward needs of outputs not kept whole (`forward(keepingWhole:)`).
+        var compact: [String: CompactOutput] = [:]
 
         public subscript(name: String) -> Tensor? {
             name.hasSuffix(":pre") ? preActivations[String(name.dropLast(4))] : outputs[name]
         }
     }
 
+    /// What the backward needs of a layer output once the forward has gone past it, when the output
+    /// itself is not wanted: for a conv layer, where it is positive (its ReLU's backward), one bit
+    /// per value; if a max pool follows, which of each window's four is the max (the pool's
+    /// backward), one byte per window. A pool's output the backward does not need at all.
+    /// (1/32 and 1/16 of the output's memory.)
+    struct CompactOutput {
+        let shape: [Int]
+        let positive: [UInt8]
+        var poolArgmax: [UInt8]? = nil
+
+        init(_ output: Tensor) {
+            shape = output.shape
+            positive = packPositiveBits(output.data)
+        }
+
+    }
+
     /// Runs the network on a preprocessed image (3, H, W) up to the deepest of `layers`.
+    /// `keepingWhole`: when given, only those layers' outputs are kept as they are; of the others the
+    /// forward keeps what a backward needs (CompactOutput), or nothing when `forBackward` is false.
     public func forward(
         _ image: Tensor, upTo layers: [String], pooling: Pooling = .max,
-        keepPreActivations: Bool = false, _ compute: Compute
+        keepPreActivations: Bool = false, keepingWhole: Set<String>? = nil, forBackward: Bool = true,
+        _ compute: Compute
     ) throws -> Activations {
         guard image.rank == 3, image.shape[0] == 3 else {
             throw KernelError.shape("VGG19 input must be a (3, H, W) image tensor, got \(image.shape)")
@@ -77,6 +99,8 @@ public final class VGG19: @unchecked Sendable {
         }
         var outputs: [String: Tensor] = [:]
         var pre: [String: Tensor] = [:]
+        var compact: [String: CompactOutput] = [:]
+        let all = VGG19Architecture.layers
         try VGG19Architecture.forward(
             image, through: deepest,
             conv: { name, c, oc, x in
@@ -98,13 +122,30 @@ public final class VGG19: @unchecked Sendable {
             },
             pool: { name, x in
                 guard x.shape[1] >= 2, x.shape[2] >= 2 else { throw LabError.imageTooSmall(name, x.shape) }
-                return try compute.timed(name, "\(pooling) pool") { try pool2x2(x, pooling, compute) }
+                return try compute.timed(name, "\(pooling) pool") {
+                    let i = VGG19.index(of: name)!
+                    if let keep = keepingWhole, forBackward, pooling == .max, !keep.contains(all[i - 1].name) {
+                        compact[all[i - 1].name] = CompactOutput(x)  // the conv below, compacted in visit
+                        compact[all[i - 1].name]!.poolArgmax = try maxPool2x2Argmax(x, compute)
+                    }
+                    return try pool2x2(x, pooling, compute)
+                }
             },
             visit: { layer, x in
                 outputs[layer.name] = x
+                // The layer below has been read for the last time by the forward: keep only what is needed.
+                if let keep = keepingWhole, let i = VGG19.index(of: layer.name), i > 0, !keep.contains(all[i - 1].name) {
+                    let below = all[i - 1]
+                    if forBackward, case .conv = below, compact[below.name] == nil {
+                        compact[below.name] = CompactOutput(outputs[below.name]!)
+                    }
+                    outputs[below.name] = nil
+                }
                 return true
             })
-        return Activations(input: image, pooling: pooling, outputs: outputs, preActivations: pre)
+        var result = Activations(input: image, pooling: pooling, outputs: outputs, preActivations: pre)
+        result.compact = compact
+        return result
     }
 
     /// Backpropagates gradients given at any set of layer outputs down to the input image.
@@ -139,11 +180,13 @@ public final class VGG19: @unchecked Sendable {
                 guard given.shape == out.shape else {
                     throw KernelError.shape("gradient at \(layer.name) is \(given.shape), the layer output is \(out.shape)")
                 }
-                g = try g.map { try $0.adding(given) } ?? given
+                if g == nil { g = given } else { try g!.add(given) }  // in place: at block1 the sum is 100 MB at 512 rows
             }
-            defer { a.outputs[layer.name] = nil }  // below here only the layers beneath read it
+            defer {  // below here only the layers beneath read it
+                a.outputs[layer.name] = nil
+                a.compact[layer.name] = nil
+            }
             guard let dOut = g else { continue }
-            let input = i == 0 ? a.input : a.outputs[VGG19Architecture.layers[i - 1].name]!
             switch layer {
             case .conv(let name, let c, let oc):
                 // The output is relu(z); z > 0 exactly where the output is > 0, so the output is
@@ -155,11 +198,21 @@ public final class VGG19: @unchecked Sendable {
                     flops: 2.0 * Double(c * oc * 9 * h * w)
                 ) {
                     let w = weights[name]!
-                    return try conv2dBackwardData(dOut, weight: w.weight, reluOutput: a.outputs[name]!, forms: w.forms, compute)
+                    if let output = a.outputs[name] {
+                        return try conv2dBackwardData(dOut, weight: w.weight, reluOutput: output, forms: w.forms, compute)
+                    }
+                    guard let kept = a.compact[name] else { throw LabError.layerNotComputed(name) }
+                    return try conv2dBackwardData(dOut, weight: w.weight, reluPositive: kept.positive, forms: w.forms, compute)
                 }
             case .pool:
+                let below = VGG19Architecture.layers[i - 1].name  // a pool is never the first layer
                 g = try compute.timed(layer.name, "\(a.pooling) pool backward") {
-                    try pool2x2Backward(dOut, input: input, a.pooling, compute)
+                    if let input = a.outputs[below] { return try pool2x2Backward(dOut, input: input, a.pooling, compute) }
+                    guard let kept = a.compact[below] else { throw LabError.layerNotComputed(below) }
+                    if let argmax = kept.poolArgmax {
+                        return try maxPool2x2Backward(dOut, argmax: argmax, inputShape: kept.shape, compute)
+                    }
+                    return try pool2x2Backward(dOut, input: try Tensor(zeros: kept.shape), .average, compute)  // reads the shape only
                 }
             }
         }
