@@ -273,10 +273,28 @@ enum MaskPointer {
 
 /// One bit per value, 1 where it is positive: bit k & 7 of byte k >> 3 for value k, and four bytes of
 /// padding, so a reader may load 32 bits at any byte. A ReLU's mask at 1/32 of the output's memory.
-public func packPositiveBits(_ values: [Float]) -> [UInt8] {
+public func packPositiveBits(_ values: [Float], threads: Int = 1) -> [UInt8] {
     var bits = [UInt8](repeating: 0, count: (values.count + 7) / 8 + 4)
+    let lane = SIMD16<UInt32>(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
+    let chunks = splitRange(values.count, parts: threads, align: 16)
     values.withUnsafeBufferPointer { v in
-        for k in 0..<v.count where v[k] > 0 { bits[k >> 3] |= 1 << UInt8(k & 7) }
+        bits.withUnsafeMutableBufferPointer { b in
+            let (src, dst) = (v.baseAddress!, b.baseAddress!)
+            parallelFor(chunks.count, threads: threads) { t in
+                var k = chunks[t].lowerBound
+                while k + 16 <= chunks[t].upperBound {  // 16 values → 2 bytes, k a multiple of 16
+                    let x = UnsafeRawPointer(src + k).loadUnaligned(as: SIMD16<Float>.self)
+                    let word = SIMD16<UInt32>(repeating: 0).replacing(with: lane, where: x .> 0).wrappedSum()
+                    dst[k >> 3] = UInt8(truncatingIfNeeded: word)
+                    dst[(k >> 3) + 1] = UInt8(truncatingIfNeeded: word >> 8)
+                    k += 16
+                }
+                while k < chunks[t].upperBound {  // the last part's tail only
+                    if src[k] > 0 { dst[k >> 3] |= 1 << UInt8(k & 7) }
+                    k += 1
+                }
+            }
+        }
     }
     return bits
 }
@@ -288,7 +306,12 @@ func applyReLUMask(
 ) {
     let chunks = splitRange(count, parts: threads, align: 16)
     parallelFor(chunks.count, threads: threads) { t in
-        for i in chunks[t] { dst[i] = mask.positive(i) ? dOut[i] : 0 }
+        switch mask {  // once per chunk, not per value
+        case .values(let m):
+            for i in chunks[t] { dst[i] = m[i] > 0 ? dOut[i] : 0 }
+        case .bits(let b, let offset):
+            for i in chunks[t] { dst[i] = (b[(offset + i) >> 3] >> UInt8((offset + i) & 7)) & 1 != 0 ? dOut[i] : 0 }
+        }
     }
 }
 

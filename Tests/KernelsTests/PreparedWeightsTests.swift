@@ -129,6 +129,7 @@ struct CompactActivationTests {
         let output = relu(randomTensor([oc, h, w], &rng))
         let bits = packPositiveBits(output.data)
         #expect(bits.count == (oc * h * w + 7) / 8 + 4)
+        #expect(packPositiveBits(output.data, threads: 3) == bits)  // 4680 values: parts end mid-byte-pair
         for backend in [Backend.reference, .simd] {
             for conv in [ConvAlgorithm.direct, .winograd] {
                 let compute = Compute(backend: backend, threads: 2, conv: conv)

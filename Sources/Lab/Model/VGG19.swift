@@ -72,9 +72,9 @@ public final class VGG19: @unchecked Sendable {
         let positive: [UInt8]
         var poolArgmax: [UInt8]? = nil
 
-        init(_ output: Tensor) {
+        init(_ output: Tensor, threads: Int) {
             shape = output.shape
-            positive = packPositiveBits(output.data)
+            positive = packPositiveBits(output.data, threads: threads)
         }
 
     }
@@ -125,7 +125,7 @@ public final class VGG19: @unchecked Sendable {
                 return try compute.timed(name, "\(pooling) pool") {
                     let i = VGG19.index(of: name)!
                     if let keep = keepingWhole, forBackward, pooling == .max, !keep.contains(all[i - 1].name) {
-                        compact[all[i - 1].name] = CompactOutput(x)  // the conv below, compacted in visit
+                        compact[all[i - 1].name] = CompactOutput(x, threads: compute.threads)  // the conv below
                         compact[all[i - 1].name]!.poolArgmax = try maxPool2x2Argmax(x, compute)
                     }
                     return try pool2x2(x, pooling, compute)
@@ -137,7 +137,7 @@ public final class VGG19: @unchecked Sendable {
                 if let keep = keepingWhole, let i = VGG19.index(of: layer.name), i > 0, !keep.contains(all[i - 1].name) {
                     let below = all[i - 1]
                     if forBackward, case .conv = below, compact[below.name] == nil {
-                        compact[below.name] = CompactOutput(outputs[below.name]!)
+                        compact[below.name] = CompactOutput(outputs[below.name]!, threads: compute.threads)
                     }
                     outputs[below.name] = nil
                 }
