@@ -9,7 +9,7 @@ public final class VGG19: @unchecked Sendable {
         public let weight: Tensor  // (OC, C, 3, 3); block1_conv1's input channels are BGR
         public let bias: Tensor  // (OC)
         /// The weight packed and Winograd-transformed for the fast paths, prepared on first use and
-        /// kept (within ConvWeightForms.budgetBytes): the weights never change.
+        /// kept (within ConvWeightCache.shared's budget): the weights never change.
         public let forms: ConvWeightForms
     }
 
@@ -76,7 +76,6 @@ public final class VGG19: @unchecked Sendable {
             shape = output.shape
             positive = packPositiveBits(output.data, threads: threads)
         }
-
     }
 
     /// Runs the network on a preprocessed image (3, H, W) up to the deepest of `layers`.

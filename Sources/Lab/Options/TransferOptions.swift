@@ -51,7 +51,8 @@ public enum TransferOptions {
         },
         O(
             "conv", .value(ConvAlgorithm.allCases.map(\.rawValue).joined(separator: "|")), .compute,
-            help: "3×3 convolutions: auto (direct forward, Winograd backward), im2col + GEMM, or Winograd F(4×4,3×3) both ways",
+            help: "3×3 convolutions: auto (the fastest per layer; the forward direct under the Keras loss, for its max-pool ties), "
+                + "direct (im2col + GEMM) or winograd (F(4×4,3×3)) everywhere",
             choices: V.names(ConvAlgorithm.self), current: { $0.compute.conv.rawValue }
         ) { v, x in
             x.session.compute.conv = try V.choice("conv", v, ConvAlgorithm.self)

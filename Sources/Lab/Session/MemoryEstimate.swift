@@ -3,8 +3,9 @@ import Kernels
 
 // How much memory a step needs, estimated before anything is allocated — so that a 20000×1 image
 // (a 640000-column working image) or `set --size 4096` is refused with the figures instead of
-// the process being killed. Calibrated on `lab bench` (512², simd: estimate 0.70 GiB, peak
-// measured 0.58 GiB): an upper estimate, not a measurement.
+// the process being killed. Checked against `lab bench --preset any-size` (estimate against measured
+// peak: 588 against 574 MiB at 128², 785 against 754 at 256², 798 against 709 at 512²; tested within
+// 25 % in SpeedRoundTwoTests): an upper estimate, not a measurement.
 
 public struct MemoryEstimate: Sendable {
     public var parts: [(name: String, bytes: Int)]
