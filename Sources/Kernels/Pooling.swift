@@ -203,37 +203,43 @@ public func pool2x2Backward(
 
 // MARK: - The backward's routing alone (for a caller that keeps one byte per window, not the input)
 
-/// For each 2×2 window of x (C, H, W): which of its four the max is — 0, 1, 2, 3 for (0,0), (0,1),
-/// (1,0), (1,1), the first on a tie, as maxPool2x2Backward routes. (C, H/2, W/2) bytes: what the
-/// backward needs of the input, at 1/16 of its memory.
-public func maxPool2x2Argmax(_ x: Tensor, _ compute: Compute = Compute(threads: 1)) throws -> [UInt8] {
+/// The max pool's output, and for each 2×2 window which of its four the max is — 0, 1, 2, 3 for
+/// (0,0), (0,1), (1,0), (1,1), the first on a tie, as maxPool2x2Backward routes — in one pass over x.
+/// The routing is (C, H/2, W/2) bytes: what the backward needs of the input, at 1/16 of its memory.
+/// The output is computed as pool2x2 computes it (identical values).
+public func maxPool2x2WithArgmax(_ x: Tensor, _ compute: Compute = Compute(threads: 1)) throws -> (out: Tensor, argmax: [UInt8]) {
     let s = try checkPoolInput(x)
     let (oh, ow) = (s.h / 2, s.w / 2)
+    var out = [Float](repeating: 0, count: s.c * oh * ow)
     var argmax = [UInt8](repeating: 0, count: s.c * oh * ow)
     let chunks = splitRange(s.c, parts: compute.threads, align: 1)
-    argmax.withUnsafeMutableBufferPointer { pa in
-        x.data.withUnsafeBufferPointer { px in
-            let (a, v) = (pa.baseAddress!, px.baseAddress!)
-            parallelFor(chunks.count, threads: compute.threads) { t in
-                for ci in chunks[t] {
-                    for y in 0..<oh {
-                        for xx in 0..<ow {
-                            let i = (ci * s.h + 2 * y) * s.w + 2 * xx
-                            var best = v[i], which: UInt8 = 0
-                            if v[i + 1] > best { (best, which) = (v[i + 1], 1) }
-                            if v[i + s.w] > best { (best, which) = (v[i + s.w], 2) }
-                            if v[i + s.w + 1] > best { which = 3 }
-                            a[(ci * oh + y) * ow + xx] = which
+    out.withUnsafeMutableBufferPointer { po in
+        argmax.withUnsafeMutableBufferPointer { pa in
+            x.data.withUnsafeBufferPointer { px in
+                let (o, a, v) = (po.baseAddress!, pa.baseAddress!, px.baseAddress!)
+                parallelFor(chunks.count, threads: compute.threads) { t in
+                    for ci in chunks[t] {
+                        for y in 0..<oh {
+                            for xx in 0..<ow {
+                                let i = (ci * s.h + 2 * y) * s.w + 2 * xx
+                                let (p, q, r, u) = (v[i], v[i + 1], v[i + s.w], v[i + s.w + 1])
+                                var best = p, which: UInt8 = 0
+                                if q > best { (best, which) = (q, 1) }
+                                if r > best { (best, which) = (r, 2) }
+                                if u > best { which = 3 }
+                                o[(ci * oh + y) * ow + xx] = max(max(p, q), max(r, u))
+                                a[(ci * oh + y) * ow + xx] = which
+                            }
                         }
                     }
                 }
             }
         }
     }
-    return argmax
+    return (Tensor(validShape: [s.c, oh, ow], data: out), argmax)
 }
 
-/// dx (C, H, W) for a max pool, from dOut (C, H/2, W/2) and the routing maxPool2x2Argmax recorded:
+/// dx (C, H, W) for a max pool, from dOut (C, H/2, W/2) and the routing maxPool2x2WithArgmax recorded:
 /// the same values as maxPool2x2Backward with the input.
 public func maxPool2x2Backward(
     _ dOut: Tensor, argmax: [UInt8], inputShape: [Int], _ compute: Compute = Compute(threads: 1)

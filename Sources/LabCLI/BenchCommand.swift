@@ -26,14 +26,11 @@ enum BenchCommand {
                 words, options: ["sizes", "backends", "repeats", "threads", "single", "conv", "preset", "weight-cache"],
                 flags: ["json", "profile"])
             let conv = try a.choice("conv", ConvAlgorithm.self) ?? .auto
-            let preset = a.value("preset") ?? "keras"
+            let preset = try TransferOptions.preset(named: a.value("preset") ?? "keras").name  // refused before any child runs
             let cacheMB = try a.value("weight-cache").map { try OptionValue.whole("weight-cache", $0, in: 0...65536) }
             if let cacheMB {
                 ConvWeightCache.shared.budgetBytes = cacheMB << 20
                 ConvWeightCache.shared.budgetIsFixed = true
-            }
-            guard TransferOptions.presets.contains(where: { $0.name == preset }) else {
-                throw UsageError("--preset is \(TransferOptions.presets.map(\.name).joined(separator: " or ")); got '\(preset)'")
             }
             let repeats = try a.int("repeats", default: 5, in: 1...1000)
             let threads = try a.int("threads", default: Compute.defaultThreads, in: 1...256)

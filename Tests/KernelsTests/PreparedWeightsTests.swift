@@ -56,8 +56,7 @@ struct PreparedWeightsTests {
             expectClose(plain.data, reference.data, relativeL2: conv == .direct ? 1e-6 : 1e-5, "\(conv) vs reference")
         }
         #expect(cache.keptCount == 4)  // direct and Winograd, each way
-        let expected = [ConvWeightForms.Form.directForward, .directBackward, .winogradForward, .winogradBackward]
-            .reduce(0) { $0 + 4 * forms.floats($1) }
+        let expected = ConvWeightForms.Form.allCases.reduce(0) { $0 + 4 * forms.floats($1) }
         #expect(cache.keptBytes == expected)
     }
 
@@ -113,7 +112,8 @@ struct CompactActivationTests {
         let dOut = randomTensor([6, 4, 5], &rng)
         let reference = try pool2x2Backward(dOut, input: x, .max, Compute(backend: .reference))
         for threads in [1, 2] {
-            let argmax = try maxPool2x2Argmax(x, Compute(threads: threads))
+            let (out, argmax) = try maxPool2x2WithArgmax(x, Compute(threads: threads))
+            #expect(out.data == (try pool2x2(x, .max, Compute(backend: .reference))).data)
             #expect(argmax.count == 6 * 4 * 5 && argmax.allSatisfy { $0 < 4 })
             let routed = try maxPool2x2Backward(dOut, argmax: argmax, inputShape: [6, 9, 11], Compute(threads: threads))
             #expect(routed.data == reference.data, "\(threads) threads")

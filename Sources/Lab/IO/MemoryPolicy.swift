@@ -48,9 +48,11 @@ public enum MemoryPolicy {
 /// making is a smaller share. So: what remains of 768 MB after twice the activations, between
 /// 64 MB and 512 MB (at 128² and 256² every form fits; at 512² about a fifth of them).
 public enum WeightCachePolicy {
+    /// NST_WEIGHT_CACHE (bytes, or with a K/M/G suffix) sets it outright — read once, not at every step.
+    static let override: Int? = ProcessInfo.processInfo.environment["NST_WEIGHT_CACHE"].flatMap(MemoryPolicy.parseBytes)
+
     public static func budget(width: Int, height: Int, layersUpTo deepest: Int) -> Int {
-        // NST_WEIGHT_CACHE (bytes, or with a K/M/G suffix) sets it outright.
-        if let text = ProcessInfo.processInfo.environment["NST_WEIGHT_CACHE"], let v = MemoryPolicy.parseBytes(text) { return v }
+        if let override { return override }
         let outputs = VGG19Architecture.shapes(height: height, width: width).prefix(deepest + 1)
         let activations = 4 * outputs.reduce(0) { $0 + $1.output.c * $1.output.h * $1.output.w }
         return min(512 << 20, max(64 << 20, (768 << 20) - 2 * activations))

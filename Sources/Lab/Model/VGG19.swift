@@ -124,8 +124,10 @@ public final class VGG19: @unchecked Sendable {
                 return try compute.timed(name, "\(pooling) pool") {
                     let i = VGG19.index(of: name)!
                     if let keep = keepingWhole, forBackward, pooling == .max, !keep.contains(all[i - 1].name) {
+                        let (out, argmax) = try maxPool2x2WithArgmax(x, compute)
                         compact[all[i - 1].name] = CompactOutput(x, threads: compute.threads)  // the conv below
-                        compact[all[i - 1].name]!.poolArgmax = try maxPool2x2Argmax(x, compute)
+                        compact[all[i - 1].name]!.poolArgmax = argmax
+                        return out
                     }
                     return try pool2x2(x, pooling, compute)
                 }

@@ -8,10 +8,20 @@ public enum NSTLabVersion { public static let current = "0.3.0" }
 
 public enum TransferOptions {
     /// Named starting points: the loss settings and the optimiser.
-    public static let presets: [(name: String, configuration: TransferConfiguration, optimizer: @Sendable () -> any Optimizer)] = [
+    public static let presets: [Preset] = [
         ("keras", TransferConfiguration(), { SGD() }),
         ("any-size", TransferConfiguration.anySize, { Adam(learningRate: 5) }),
     ]
+
+    public typealias Preset = (name: String, configuration: TransferConfiguration, optimizer: @Sendable () -> any Optimizer)
+
+    /// The preset of that name, or the one-line error that lists them (`--preset`, `lab bench --preset`).
+    public static func preset(named name: String?) throws -> Preset {
+        guard let preset = presets.first(where: { $0.name == name }) else {
+            throw UsageError("--preset is \(presets.map(\.name).joined(separator: " or ")); got '\(name ?? "")'")
+        }
+        return preset
+    }
 
     /// Every option, in the order they are listed (and, within a phase, applied).
     public static let all: [TransferOption] = general + LossTerms.all.map(weightOption) + layersAndImages
@@ -26,9 +36,7 @@ public enum TransferOptions {
                 + "normalisation, means for content and TV, Adam lr 5 — works from 64 to 512 px (the shell's default)",
             choices: { presets.map(\.name) }
         ) { v, x in
-            guard let preset = presets.first(where: { $0.name == v }) else {
-                throw UsageError("--preset is \(presets.map(\.name).joined(separator: " or ")); got '\(v ?? "")'")
-            }
+            let preset = try preset(named: v)
             // A preset sets the loss and the optimiser; the size, resize filter, starting image and images stay.
             try x.session.configure { old in
                 var c = preset.configuration

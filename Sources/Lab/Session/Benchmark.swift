@@ -35,9 +35,7 @@ public struct IterationBenchmark: Codable, Sendable {
     public static func run(
         vgg: VGG19, size: Int, compute: Compute, repeats: Int, preset: String = "keras", profile: Bool = false
     ) throws -> IterationBenchmark {
-        guard let chosen = TransferOptions.presets.first(where: { $0.name == preset }) else {
-            throw UsageError("--preset is \(TransferOptions.presets.map(\.name).joined(separator: " or ")); got '\(preset)'")
-        }
+        let chosen = try TransferOptions.preset(named: preset)
         var rng = SplitMix64(seed: 42)
         func randomImage() -> RGBImage {
             RGBImage(width: size, height: size, pixels: (0..<(size * size * 3)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
