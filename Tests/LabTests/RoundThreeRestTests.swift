@@ -123,17 +123,32 @@ import Testing
         // Into folders that do not exist yet: made, as before.
         for name in ["new/a.md", "new/deeper/b.ipynb"] { #expect(h.run("notebook save \(folder)/\(name)").0 == .ok, "\(name)") }
         // A pipe with a reader is written to, whole: the reader is not told "end" by a look first.
+        // The reader's end is open before the save (non-blocking, so no thread has to be first: the
+        // save cannot find the pipe without a reader). It waits in poll(), which on Linux reports no
+        // hang-up until a writer has come and gone: a look that closed before the write ends the
+        // reading with nothing whenever the reader wakes in between.
         let fifo = folder + "/reader.png"
         #expect(mkfifo(fifo, 0o644) == 0)
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        try #require(reader >= 0)
         let received = SharedData()
         let done = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            received.set(FileHandle(forReadingAtPath: fifo)?.readDataToEndOfFile() ?? Data())
+        Thread.detachNewThread {
+            var bytes = Data()
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            var waiting = pollfd(fd: reader, events: Int16(POLLIN), revents: 0)
+            reading: while poll(&waiting, 1, 30_000) > 0 {
+                while true {
+                    let n = read(reader, &buffer, buffer.count)
+                    if n > 0 { bytes.append(contentsOf: buffer[..<n]) } else if n == 0 { break reading } else { break }
+                }
+            }
+            close(reader)
+            received.set(bytes)
             done.signal()
         }
-        usleep(100_000)  // the reader is waiting in open()
         #expect(h.run("save \(fifo)").0 == .ok)
-        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(done.wait(timeout: .now() + 40) == .success)
         #expect(Array(received.get().prefix(4)) == [0x89, 0x50, 0x4E, 0x47], "the reader got the PNG")
     }
 
