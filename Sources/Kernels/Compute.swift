@@ -100,22 +100,6 @@ public struct Compute: Sendable, Equatable {
     }
 }
 
-/// Keeps freed memory in the C library's heap instead of returning it to the system. Every
-/// iteration allocates the same large activations again; freshly mapped memory costs one page
-/// fault per 4 KB on first touch, 20 % of an iteration at 512² (measured with `lab bench`).
-/// The peak memory does not change (the same sizes are reused). Call once, at start-up.
-public func keepFreedMemoryForReuse() {
-    #if canImport(Glibc)
-        // glibc's mallopt, which Swift's Glibc module does not export (it lives in <malloc.h>).
-        typealias MallOpt = @convention(c) (Int32, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-        let mallopt = unsafeBitCast(symbol, to: MallOpt.self)
-        let trimThreshold: Int32 = -1, mmapMax: Int32 = -4  // M_TRIM_THRESHOLD, M_MMAP_MAX in <malloc.h>
-        _ = mallopt(mmapMax, 0)  // no separate mapping per large block…
-        _ = mallopt(trimThreshold, Int32.max)  // …and no returning the heap's top
-    #endif
-}
-
 /// Runs `body(i)` for i in 0..<count, spread over up to `threads` threads.
 @inline(__always)
 func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {

@@ -383,7 +383,7 @@ public func conv2d(
             c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
         return Tensor(validShape: [s.oc, s.h, s.w], data: relu ? reluForward(out) : out)
     }
-    var out = [Float](unsafeUninitializedCapacity: s.oc * s.h * s.w) { _, n in n = s.oc * s.h * s.w }
+    var out = uninitializedFloats(s.oc * s.h * s.w)
     let algorithm = compute.convAlgorithm(c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k, backward: false)
     let forms = try checkedForms(forms, weight)
     out.withUnsafeMutableBufferPointer { po in
@@ -435,7 +435,7 @@ public func conv2dBackwardData(
             c: s.c, h: s.h, w: s.w, oc: s.oc, k: s.k)
         return Tensor(validShape: [s.c, s.h, s.w], data: dX)
     }
-    var dX = [Float](unsafeUninitializedCapacity: s.c * s.h * s.w) { _, n in n = s.c * s.h * s.w }
+    var dX = uninitializedFloats(s.c * s.h * s.w)
     let algorithm = compute.convAlgorithm(c: s.oc, h: s.h, w: s.w, oc: s.c, k: s.k, backward: true)
     let forms = try checkedForms(forms, weight)
     dX.withUnsafeMutableBufferPointer { pd in

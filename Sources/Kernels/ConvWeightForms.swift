@@ -20,8 +20,9 @@ final class PreparedWeights: @unchecked Sendable {
     let count: Int
     init(count: Int) {
         self.count = count
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(64, count * 4), alignment: 64)
-            .bindMemory(to: Float.self, capacity: max(16, count))
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(64, count * 4), alignment: 64)
+        LargeBlocks.advise(raw, bytes: count * 4)
+        pointer = raw.bindMemory(to: Float.self, capacity: max(16, count))
     }
     deinit { pointer.deallocate() }
 }

@@ -157,7 +157,7 @@ public func pool2x2(_ x: Tensor, _ kind: Pooling, _ compute: Compute = Compute(t
         return Tensor(validShape: [s.c, s.h / 2, s.w / 2], data: data)
     }
     let count = s.c * (s.h / 2) * (s.w / 2)
-    var out = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+    var out = uninitializedFloats(count)
     let chunks = splitRange(s.c, parts: compute.threads, align: 1)
     out.withUnsafeMutableBufferPointer { po in
         x.data.withUnsafeBufferPointer { px in
@@ -186,7 +186,7 @@ public func pool2x2Backward(
             : avgPool2x2Backward(dOut: dOut.data, c: s.c, h: s.h, w: s.w)
         return Tensor(validShape: x.shape, data: data)
     }
-    var dX = [Float](unsafeUninitializedCapacity: x.count) { _, n in n = x.count }
+    var dX = uninitializedFloats(x.count)
     let chunks = splitRange(s.c, parts: compute.threads, align: 1)
     dX.withUnsafeMutableBufferPointer { pd in
         dOut.data.withUnsafeBufferPointer { pg in
@@ -210,7 +210,7 @@ public func pool2x2Backward(
 public func maxPool2x2WithArgmax(_ x: Tensor, _ compute: Compute = Compute(threads: 1)) throws -> (out: Tensor, argmax: [UInt8]) {
     let s = try checkPoolInput(x)
     let (oh, ow) = (s.h / 2, s.w / 2)
-    var out = [Float](repeating: 0, count: s.c * oh * ow)
+    var out = uninitializedFloats(s.c * oh * ow)
     var argmax = [UInt8](repeating: 0, count: s.c * oh * ow)
     let chunks = splitRange(s.c, parts: compute.threads, align: 1)
     out.withUnsafeMutableBufferPointer { po in
@@ -252,7 +252,9 @@ public func maxPool2x2Backward(
     guard dOut.shape == [c, oh, ow], argmax.count == c * oh * ow else {
         throw KernelError.shape("pooling backward: dOut \(dOut.shape) and \(argmax.count) windows do not match input \(inputShape)")
     }
-    var dX = [Float](repeating: 0, count: c * h * w)
+    // Every value of dx is written once (no zero-fill pass first): the window's routed one gets the
+    // gradient, the other three 0, as does an odd last row or column no window covers.
+    var dX = uninitializedFloats(c * h * w)
     let chunks = splitRange(c, parts: compute.threads, align: 1)
     dX.withUnsafeMutableBufferPointer { pd in
         dOut.data.withUnsafeBufferPointer { pg in
@@ -261,12 +263,18 @@ public func maxPool2x2Backward(
                 parallelFor(chunks.count, threads: compute.threads) { t in
                     for ci in chunks[t] {
                         for y in 0..<oh {
+                            let (top, bottom) = (d + (ci * h + 2 * y) * w, d + (ci * h + 2 * y + 1) * w)
                             for xx in 0..<ow {
                                 let o = (ci * oh + y) * ow + xx
-                                let which = Int(a[o])
-                                d[(ci * h + 2 * y + which / 2) * w + 2 * xx + which % 2] += g[o]
+                                let (which, v) = (a[o], 0 + g[o])  // 0 + g: the value the += into zeros gave
+                                top[2 * xx] = which == 0 ? v : 0
+                                top[2 * xx + 1] = which == 1 ? v : 0
+                                bottom[2 * xx] = which == 2 ? v : 0
+                                bottom[2 * xx + 1] = which == 3 ? v : 0
                             }
+                            if w % 2 == 1 { (top[w - 1], bottom[w - 1]) = (0, 0) }
                         }
+                        if h % 2 == 1 { (d + (ci * h + h - 1) * w).update(repeating: 0, count: w) }
                     }
                 }
             }

@@ -39,7 +39,9 @@ final class ScratchPool: @unchecked Sendable {
             return buffer
         }
         lock.unlock()
-        return (UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64), bytes)
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        LargeBlocks.advise(fresh, bytes: bytes)
+        return (fresh, bytes)
     }
 
     private func give(_ buffer: (pointer: UnsafeMutableRawPointer, bytes: Int)) {

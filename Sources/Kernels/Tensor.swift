@@ -10,7 +10,7 @@ public struct Tensor: Equatable, Sendable {
     public init(zeros shape: [Int]) throws {
         try Tensor.checkShape(shape)
         self.shape = shape
-        self.data = [Float](repeating: 0, count: shape.reduce(1, *))
+        self.data = zeroFloats(shape.reduce(1, *))
     }
 
     public init(shape: [Int], data: [Float]) throws {

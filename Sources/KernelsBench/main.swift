@@ -29,7 +29,7 @@ func argument(_ name: String, default value: Int, in range: ClosedRange<Int>) ->
     return v
 }
 
-keepFreedMemoryForReuse()
+LargeBlocks.configure()
 ConvWeightCache.shared.budgetBytes = 4 << 30
 
 // `--gemm M,N,K`: GFLOP/s of one SGEMM shape on one thread (the Winograd GEMMs are 64…512 × tiles × 64…512).

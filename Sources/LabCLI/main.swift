@@ -8,7 +8,7 @@ import Lab
 // code that tests drive directly. The transfer options are defined once (TransferOptions.all), for
 // `lab transfer` (VocabularyOptions declares them to argument-parser) and the shell's `set` alike.
 
-keepFreedMemoryForReuse()
+LargeBlocks.configure()
 
 struct NSTLab: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -115,6 +115,9 @@ struct CompactActivationTests {
             let (out, argmax) = try maxPool2x2WithArgmax(x, Compute(threads: threads))
             #expect(out.data == (try pool2x2(x, .max, Compute(backend: .reference))).data)
             #expect(argmax.count == 6 * 4 * 5 && argmax.allSatisfy { $0 < 4 })
+            // The routing writes every value of dx (no zero-fill first): freed NaNs where dx will go
+            // make a value it skipped (the odd last row and column) show.
+            #expect(leaveNaNsInTheHeap(6 * 9 * 11) != 0)
             let routed = try maxPool2x2Backward(dOut, argmax: argmax, inputShape: [6, 9, 11], Compute(threads: threads))
             #expect(routed.data == reference.data, "\(threads) threads")
         }
@@ -140,4 +143,10 @@ struct CompactActivationTests {
         }
         #expect(throws: KernelError.self) { try conv2dBackwardData(dOut, weight: weight, reluPositive: [1, 0], Compute()) }
     }
+}
+
+/// Allocates `count` NaNs and frees them, so that the next allocation of that size likely reuses the memory.
+@inline(never) func leaveNaNsInTheHeap(_ count: Int) -> Int {
+    let dirt = [Float](repeating: .nan, count: count)
+    return dirt.withUnsafeBufferPointer { Int(bitPattern: $0.baseAddress) }
 }

@@ -45,7 +45,7 @@ public enum MemoryPolicy {
 /// weights packed for the GEMM and Winograd-transformed, made once instead of every iteration.
 /// Making them anew costs most where the image is small (an eighth of an iteration at 256²), and
 /// there the activations leave room; at large sizes the activations take the memory and the
-/// making is a smaller share. So: what remains of 768 MB after twice the activations, between
+/// making is a smaller share. So: what remains of 704 MB after twice the activations, between
 /// 64 MB and 512 MB (at 128² and 256² every form fits; at 512² about a fifth of them).
 public enum WeightCachePolicy {
     /// NST_WEIGHT_CACHE (bytes, or with a K/M/G suffix) sets it outright — read once, not at every step.
@@ -55,7 +55,7 @@ public enum WeightCachePolicy {
         if let override { return override }
         let outputs = VGG19Architecture.shapes(height: height, width: width).prefix(deepest + 1)
         let activations = 4 * outputs.reduce(0) { $0 + $1.output.c * $1.output.h * $1.output.w }
-        return min(512 << 20, max(64 << 20, (768 << 20) - 2 * activations))
+        return min(512 << 20, max(64 << 20, (704 << 20) - 2 * activations))
     }
 
     /// The bytes every form a step uses would take: each conv layer up to `deepest`, forward and

@@ -54,7 +54,10 @@ public struct IterationBenchmark: Codable, Sendable {
         let iteration = try median { try session.step() }
         let layers = session.configuration.loss.layers
         let combination = session.combination!
-        let forward = try median { _ = try vgg.forward(combination, upTo: layers, session.compute) }
+        // The forward as the loss runs it without a gradient: only the loss layers' outputs kept.
+        let forward = try median {
+            _ = try vgg.forward(combination, upTo: layers, keepingWhole: Set(layers), forBackward: false, session.compute)
+        }
         let deepest = layers.max { VGG19.index(of: $0)! < VGG19.index(of: $1)! }!
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)

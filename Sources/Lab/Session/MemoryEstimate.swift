@@ -17,14 +17,20 @@ public struct MemoryEstimate: Sendable {
         optimizerVectors: Int, snapshotBudget: Int, compute: Compute
     ) -> MemoryEstimate {
         let deepest = c.loss.layers.compactMap { VGG19.index(of: $0) }.max() ?? 0
-        // Every layer output up to the deepest is held for the backward; the largest conv output twice more.
+        // The loss layers' outputs are held whole until the backward passes them; of the others only
+        // a bit per value (the ReLU's mask) and a byte per pooling window (its routing). On top, the
+        // backward holds a layer's gradient and the one it computes: twice the largest conv output.
         let outputs = VGG19Architecture.shapes(height: height, width: width).prefix(deepest + 1)
-        let activations = outputs.reduce(0) { $0 + $1.output.c * $1.output.h * $1.output.w }
-        let largest = outputs.filter { $0.parameters > 0 }.map { $0.output.c * $0.output.h * $0.output.w }.max() ?? 0
+        let lossLayers = Set(c.loss.layers)
+        let size = { (s: VGG19Architecture.Shape) in s.output.c * s.output.h * s.output.w }
+        let kept = outputs.filter { lossLayers.contains($0.layer.name) }.reduce(0) { $0 + size($1) }
+        let compact = outputs.filter { !lossLayers.contains($0.layer.name) }.reduce(0) { $0 + size($1) / ($1.parameters > 0 ? 8 : 1) }
+        let largest = outputs.filter { $0.parameters > 0 }.map(size).max() ?? 0
         let image = 3 * width * height
         let styleImage = Int(Double(image) * c.styleScale * c.styleScale)
         var parts: [(String, Int)] = [
-            ("activations", 4 * activations),
+            ("loss layers' outputs", 4 * kept),
+            ("the other layers, compact", compact),
             ("gradients", 4 * 2 * largest),
             ("image, gradient and step copies", 4 * 5 * image),
             ("optimiser state", 4 * optimizerVectors * image),
