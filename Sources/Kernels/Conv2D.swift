@@ -343,7 +343,7 @@ private func withPackedWeights(
 func checkedForms(_ forms: ConvWeightForms?, _ weight: Tensor) throws -> ConvWeightForms {
     guard let forms else { return ConvWeightForms(checked: weight, cache: nil) }
     guard forms.weight == weight else {
-        throw KernelError.shape("conv2d: the prepared weight forms are of another weight (\(forms.weight.shape), not \(weight.shape))")
+        throw KernelError.shape("conv2d: the prepared weight forms are of another weight than the one given (shape \(forms.weight.shape))")
     }
     return forms
 }

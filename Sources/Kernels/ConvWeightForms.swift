@@ -154,9 +154,6 @@ public final class ConvWeightCache: @unchecked Sendable {
     /// How many forms are kept now.
     public var keptCount: Int { lock.withLock { entries.count } }
 
-    /// Drops every kept form (for measurements of memory, and tests).
-    public func dropAll() { evict(downTo: 0) }
-
     /// The kept form, if any; either way the request is counted.
     func lookUp(_ key: Key) -> PreparedWeights? {
         lock.withLock {
@@ -190,9 +187,7 @@ public final class ConvWeightCache: @unchecked Sendable {
                 let stale = entries.keys.filter({ clock - lastUse[$0, default: 0] > staleAfter })
                     .min(by: { lastUse[$0, default: 0] < lastUse[$1, default: 0] })
             {
-                let weights = entries.removeValue(forKey: stale)!
-                bytes -= weights.count * 4
-                dropped.append(weights)
+                dropped.append(drop(stale)!)
             }
             return bytes + size <= budget
         }
@@ -204,11 +199,16 @@ public final class ConvWeightCache: @unchecked Sendable {
         defer { dropped.removeAll() }
         lock.withLock {
             while bytes > limit, let oldest = entries.keys.min(by: { lastUse[$0, default: 0] < lastUse[$1, default: 0] }) {
-                let weights = entries.removeValue(forKey: oldest)!
-                bytes -= weights.count * 4
-                dropped.append(weights)
+                dropped.append(drop(oldest)!)
             }
         }
+    }
+
+    /// Takes a kept form out of the cache (the lock held); the caller frees it outside the lock.
+    private func drop(_ key: Key) -> PreparedWeights? {
+        guard let weights = entries.removeValue(forKey: key) else { return nil }
+        bytes -= weights.count * 4
+        return weights
     }
 
     /// Forgets a layer that went away: its kept forms, and its requests.
@@ -218,10 +218,7 @@ public final class ConvWeightCache: @unchecked Sendable {
         lock.withLock {
             for key in lastUse.keys where key.owner == owner {
                 lastUse[key] = nil
-                if let weights = entries.removeValue(forKey: key) {
-                    bytes -= weights.count * 4
-                    dropped.append(weights)
-                }
+                if let weights = drop(key) { dropped.append(weights) }
             }
         }
     }

@@ -76,7 +76,7 @@ public func gramMatrixBackward(_ dG: Tensor, input x: Tensor, _ compute: Compute
     }
     var symmetric = dG.data
     for a in 0..<s.c { for b in 0..<s.c { symmetric[a * s.c + b] = dG.data[a * s.c + b] + dG.data[b * s.c + a] } }
-    var dF = zeroFloats(s.c * m)
+    var dF = uninitializedFloats(s.c * m)  // beta 0: written, not read
     dF.withUnsafeMutableBufferPointer { pd in
         sgemm(
             compute, transA: false, transB: false, m: s.c, n: m, k: s.c, alpha: 1,

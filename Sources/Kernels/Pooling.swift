@@ -117,7 +117,7 @@ private func pool2x2ForwardChannels(
 /// Overwrites dX (C, H, W) for channels in `channels`.
 private func pool2x2BackwardChannels(
     _ dX: UnsafeMutablePointer<Float>, _ dOut: UnsafePointer<Float>,
-    _ x: UnsafePointer<Float>, _ kind: Pooling, channels: Range<Int>, h: Int, w: Int
+    _ x: UnsafePointer<Float>?, _ kind: Pooling, channels: Range<Int>, h: Int, w: Int
 ) {
     let oh = h / 2, ow = w / 2
     for ci in channels {
@@ -135,6 +135,7 @@ private func pool2x2BackwardChannels(
                     dX[i + w] = q
                     dX[i + w + 1] = q
                 } else {
+                    let x = x!  // a max pool's backward is always given its input
                     // The first maximum in the order (0,0), (0,1), (1,0), (1,1), as the reference.
                     var best = i
                     if x[i + 1] > x[best] { best = i + 1 }
@@ -175,30 +176,56 @@ public func pool2x2Backward(
     _ dOut: Tensor, input x: Tensor, _ kind: Pooling,
     _ compute: Compute = Compute(threads: 1)
 ) throws -> Tensor {
-    let s = try checkPoolInput(x)
-    guard dOut.shape == [s.c, s.h / 2, s.w / 2] else {
-        throw KernelError.shape("pooling backward: dOut \(dOut.shape) does not match input \(x.shape)")
-    }
+    _ = try checkPoolInput(x)
+    return try pool2x2Backward(dOut, inputShape: x.shape, input: kind == .max ? x : nil, kind, compute)
+}
+
+/// dx for an average pool, from dOut and the input's shape alone: the average's backward never
+/// reads the input (so a forward that kept nothing of it can still go back through it).
+public func averagePool2x2Backward(
+    _ dOut: Tensor, inputShape: [Int], _ compute: Compute = Compute(threads: 1)
+) throws -> Tensor {
+    try pool2x2Backward(dOut, inputShape: inputShape, input: nil, .average, compute)
+}
+
+/// The two above: `input` is read only by the max pool.
+private func pool2x2Backward(
+    _ dOut: Tensor, inputShape: [Int], input x: Tensor?, _ kind: Pooling, _ compute: Compute
+) throws -> Tensor {
+    let s = try checkPoolBackward(dOut, inputShape: inputShape)
     if compute.backend == .reference {
         let data =
             kind == .max
-            ? maxPool2x2Backward(dOut: dOut.data, x: x.data, c: s.c, h: s.h, w: s.w)
+            ? maxPool2x2Backward(dOut: dOut.data, x: x!.data, c: s.c, h: s.h, w: s.w)
             : avgPool2x2Backward(dOut: dOut.data, c: s.c, h: s.h, w: s.w)
-        return Tensor(validShape: x.shape, data: data)
+        return Tensor(validShape: inputShape, data: data)
     }
-    var dX = uninitializedFloats(x.count)
+    var dX = uninitializedFloats(s.c * s.h * s.w)
     let chunks = splitRange(s.c, parts: compute.threads, align: 1)
-    dX.withUnsafeMutableBufferPointer { pd in
-        dOut.data.withUnsafeBufferPointer { pg in
-            x.data.withUnsafeBufferPointer { px in
-                let (d, g, i) = (pd.baseAddress!, pg.baseAddress!, px.baseAddress!)
+    func run(_ input: UnsafePointer<Float>?) {
+        dX.withUnsafeMutableBufferPointer { pd in
+            dOut.data.withUnsafeBufferPointer { pg in
+                let (d, g) = (pd.baseAddress!, pg.baseAddress!)
                 parallelFor(chunks.count, threads: compute.threads) { t in
-                    pool2x2BackwardChannels(d, g, i, kind, channels: chunks[t], h: s.h, w: s.w)
+                    pool2x2BackwardChannels(d, g, input, kind, channels: chunks[t], h: s.h, w: s.w)
                 }
             }
         }
     }
-    return Tensor(validShape: x.shape, data: dX)
+    if let x { x.data.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
+    return Tensor(validShape: inputShape, data: dX)
+}
+
+/// A pooling backward's input shape (C, H, W) with H, W ≥ 2, and dOut (C, H/2, W/2) to match.
+func checkPoolBackward(_ dOut: Tensor, inputShape: [Int]) throws -> (c: Int, h: Int, w: Int) {
+    guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }), inputShape[1] >= 2, inputShape[2] >= 2 else {
+        throw KernelError.shape("2×2 pooling needs a (C, H, W) input with H, W ≥ 2, got \(inputShape)")
+    }
+    let s = (c: inputShape[0], h: inputShape[1], w: inputShape[2])
+    guard dOut.shape == [s.c, s.h / 2, s.w / 2] else {
+        throw KernelError.shape("pooling backward: dOut \(dOut.shape) does not match input \(inputShape)")
+    }
+    return s
 }
 
 // MARK: - The backward's routing alone (for a caller that keeps one byte per window, not the input)
@@ -211,7 +238,7 @@ public func maxPool2x2WithArgmax(_ x: Tensor, _ compute: Compute = Compute(threa
     let s = try checkPoolInput(x)
     let (oh, ow) = (s.h / 2, s.w / 2)
     var out = uninitializedFloats(s.c * oh * ow)
-    var argmax = [UInt8](repeating: 0, count: s.c * oh * ow)
+    var argmax = [UInt8](unsafeUninitializedCapacity: s.c * oh * ow) { _, n in n = s.c * oh * ow }  // every window written
     let chunks = splitRange(s.c, parts: compute.threads, align: 1)
     out.withUnsafeMutableBufferPointer { po in
         argmax.withUnsafeMutableBufferPointer { pa in
@@ -244,13 +271,10 @@ public func maxPool2x2WithArgmax(_ x: Tensor, _ compute: Compute = Compute(threa
 public func maxPool2x2Backward(
     _ dOut: Tensor, argmax: [UInt8], inputShape: [Int], _ compute: Compute = Compute(threads: 1)
 ) throws -> Tensor {
-    guard inputShape.count == 3, inputShape[1] >= 2, inputShape[2] >= 2 else {
-        throw KernelError.shape("2×2 pooling needs a (C, H, W) input with H, W ≥ 2, got \(inputShape)")
-    }
-    let (c, h, w) = (inputShape[0], inputShape[1], inputShape[2])
+    let (c, h, w) = try checkPoolBackward(dOut, inputShape: inputShape)
     let (oh, ow) = (h / 2, w / 2)
-    guard dOut.shape == [c, oh, ow], argmax.count == c * oh * ow else {
-        throw KernelError.shape("pooling backward: dOut \(dOut.shape) and \(argmax.count) windows do not match input \(inputShape)")
+    guard argmax.count == c * oh * ow else {
+        throw KernelError.shape("pooling backward: \(argmax.count) windows do not match input \(inputShape)")
     }
     // Every value of dx is written once (no zero-fill pass first): the window's routed one gets the
     // gradient, the other three 0, as does an odd last row or column no window covers.

@@ -101,9 +101,8 @@ extension Tensor {
 
     /// self + other, elementwise; the shapes must agree.
     public func adding(_ other: Tensor) throws -> Tensor {
-        try requireSameShape(self, other, "add")
         var out = self
-        for i in 0..<out.data.count { out.data[i] += other.data[i] }
+        try out.add(other)
         return out
     }
 }

@@ -117,11 +117,29 @@ struct CompactActivationTests {
             #expect(argmax.count == 6 * 4 * 5 && argmax.allSatisfy { $0 < 4 })
             // The routing writes every value of dx (no zero-fill first): freed NaNs where dx will go
             // make a value it skipped (the odd last row and column) show.
-            #expect(leaveNaNsInTheHeap(6 * 9 * 11) != 0)
+            _ = leaveNaNsInTheHeap(6 * 9 * 11)
             let routed = try maxPool2x2Backward(dOut, argmax: argmax, inputShape: [6, 9, 11], Compute(threads: threads))
             #expect(routed.data == reference.data, "\(threads) threads")
         }
         #expect(throws: KernelError.self) { try maxPool2x2Backward(dOut, argmax: [0, 1], inputShape: [6, 9, 11]) }
+    }
+
+    /// The average pool's backward from the input's shape alone (what VGG19 keeps of a layer below an
+    /// average pool: nothing) equals the one given the input, odd last row and column included.
+    @Test func averagePoolBackwardFromTheShapeEqualsTheBackwardFromTheInput() throws {
+        var rng = SeededRandom(seed: 66)
+        let x = randomTensor([5, 9, 11], &rng)
+        let dOut = randomTensor([5, 4, 5], &rng)
+        // The plain loops of the reference, on the input's shape (they never read the input either).
+        let reference = avgPool2x2Backward(dOut: dOut.data, c: 5, h: 9, w: 11)
+        #expect(reference.count == x.count)
+        for compute in [Compute(backend: .reference), Compute(threads: 1), Compute(threads: 2)] {
+            _ = leaveNaNsInTheHeap(5 * 9 * 11)
+            let fromShape = try averagePool2x2Backward(dOut, inputShape: x.shape, compute)
+            #expect(fromShape.data == reference, "\(compute.backend)")
+        }
+        #expect(throws: KernelError.self) { try averagePool2x2Backward(dOut, inputShape: [5, 10, 11]) }
+        #expect(throws: KernelError.self) { try averagePool2x2Backward(dOut, inputShape: [5, 1, 11]) }
     }
 
     @Test func aBitMaskGivesTheSameBackwardAsTheOutput() throws {

@@ -51,7 +51,7 @@ struct DoubleReferenceLoss {
         let wanted = Set(c.layers)
         var outputs: [String: DoubleFeatures] = [:]
         var ch = 3, hh = h, ww = w
-        let deepest = c.layers.compactMap { VGG19.index(of: $0) }.max() ?? -1
+        let deepest = VGG19.deepestIndex(c.layers) ?? -1
         VGG19Architecture.forward(
             x, through: deepest,
             conv: { name, _, oc, cur in

@@ -46,6 +46,9 @@ public final class VGG19: @unchecked Sendable {
         return VGG19Architecture.layers.firstIndex { $0.name == base }
     }
 
+    /// The index of the deepest of `layers` (nil when none is a VGG19 layer): how far a forward goes.
+    public static func deepestIndex(_ layers: [String]) -> Int? { layers.compactMap { index(of: $0) }.max() }
+
     /// Every layer output of one forward pass, kept for the backward pass and for inspection.
     public struct Activations {
         public let input: Tensor
@@ -213,7 +216,7 @@ public final class VGG19: @unchecked Sendable {
                     if let argmax = kept.poolArgmax {
                         return try maxPool2x2Backward(dOut, argmax: argmax, inputShape: kept.shape, compute)
                     }
-                    return try pool2x2Backward(dOut, input: try Tensor(zeros: kept.shape), .average, compute)  // reads the shape only
+                    return try averagePool2x2Backward(dOut, inputShape: kept.shape, compute)
                 }
             }
         }

@@ -4,8 +4,8 @@ import Kernels
 // How much memory a step needs, estimated before anything is allocated — so that a 20000×1 image
 // (a 640000-column working image) or `set --size 4096` is refused with the figures instead of
 // the process being killed. Checked against `lab bench --preset any-size` (estimate against measured
-// peak: 588 against 574 MiB at 128², 785 against 754 at 256², 798 against 709 at 512²; tested within
-// 25 % in SpeedRoundTwoTests): an upper estimate, not a measurement.
+// peak: 577 against 571 MiB at 128², 739 against 743 at 256², 553 against 560 at 512², 1.4 against
+// 1.2 GiB at 1024²; tested within 25 % in SpeedRoundTwoTests): an estimate, not a measurement.
 
 public struct MemoryEstimate: Sendable {
     public var parts: [(name: String, bytes: Int)]
@@ -16,7 +16,7 @@ public struct MemoryEstimate: Sendable {
         configuration c: TransferConfiguration, width: Int, height: Int, styleCount: Int,
         optimizerVectors: Int, snapshotBudget: Int, compute: Compute
     ) -> MemoryEstimate {
-        let deepest = c.loss.layers.compactMap { VGG19.index(of: $0) }.max() ?? 0
+        let deepest = VGG19.deepestIndex(c.loss.layers) ?? 0
         // The loss layers' outputs are held whole until the backward passes them; of the others only
         // a bit per value (the ReLU's mask) and a byte per pooling window (its routing). On top, the
         // backward holds a layer's gradient and the one it computes: twice the largest conv output.

@@ -289,7 +289,7 @@ public final class TransferSession: @unchecked Sendable {
     public func targets() throws -> LossTargets {
         let c = configuration
         if let size = workingSize {
-            let deepest = c.loss.layers.compactMap { VGG19.index(of: $0) }.max() ?? 0
+            let deepest = VGG19.deepestIndex(c.loss.layers) ?? 0
             WeightCachePolicy.apply(width: size.width, height: size.height, layersUpTo: deepest)
         }
         let key = TargetKey(
